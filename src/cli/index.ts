@@ -1,0 +1,47 @@
+/**
+ * createCLI(): the whole command line, parseable in-process (tests use it).
+ * Errors are mapped to exit codes here, once: bad input is one line on stderr
+ * and exit 2; a bug found is exit 1; nothing found is exit 0.
+ */
+import { Command, CommanderError } from 'commander';
+import { EXIT_INPUT, InputError } from './errors.ts';
+import { runCommand } from './run.ts';
+
+export interface CliIO {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  isTTY: boolean;
+  exitCode: number;
+}
+
+export function createCLI(io: CliIO): Command {
+  const program = new Command('hazsim')
+    .description('hazsim: a deterministic SMP kernel model that runs the Linux hazptr code one memory access at a time')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) })
+    .showHelpAfterError(false)
+    .addHelpText('after', '\nExample:\n  $ hazsim run scenarios/same-task-release.yaml --seed 42\n');
+  const cmds = [runCommand(io)];
+  for (const c of cmds) program.addCommand(c.exitOverride().configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) }));
+  return program;
+}
+
+/** Parse and run; returns the exit code. Never calls process.exit. */
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const program = createCLI(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return io.exitCode;
+  } catch (e) {
+    if (e instanceof InputError) {
+      io.err(`hazsim: ${e.message}`);
+      return EXIT_INPUT;
+    }
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return EXIT_INPUT; // commander already printed its one-line message
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Code locations. Every kernel function the model runs is registered once with
+ * its C name and source file; every statement that makes a step is a *site*:
+ * (function, line, the C statement, a short description for step traces).
+ * Sites are small integers so that the step path carries no strings.
+ */
+
+export interface KFunction {
+  id: number;
+  name: string;
+  file: string;
+  /** static inline in a header: printed like decode_stacktrace.sh prints inlined frames */
+  inline: boolean;
+}
+
+export interface Site {
+  id: number;
+  fn: KFunction;
+  /** line in fn.file, 0 when the model has no source line for it */
+  line: number;
+  /** the C statement, as written in the source */
+  stmt: string;
+  /** what the step does, for trace lines: "load slot->addr" */
+  desc: string;
+}
+
+export const functions: KFunction[] = [];
+export const sites: Site[] = [];
+
+const byName = new Map<string, KFunction>();
+
+export function kfunc(name: string, file: string, inline = false): KFunction {
+  const have = byName.get(name);
+  if (have) return have;
+  const f: KFunction = { id: functions.length, name, file, inline };
+  functions.push(f);
+  byName.set(name, f);
+  return f;
+}
+
+export function site(fn: KFunction, line: number, stmt: string, desc: string): number {
+  sites.push({ id: sites.length, fn, line, stmt, desc });
+  return sites.length - 1;
+}
+
+export function fnByName(name: string): KFunction | undefined {
+  return byName.get(name);
+}
+
+/** "hazptr_release include/linux/hazptr.h:190 [inline]" */
+export function fmtFrame(fn: KFunction, line: number): string {
+  const where = line ? `${fn.file}:${line}` : fn.file;
+  return `${fn.name} ${where}${fn.inline ? ' [inline]' : ''}`;
+}
+
+/** Site 0: a step with no source location (used before a frame's first op). */
+export const NO_SITE = site(kfunc('<none>', ''), 0, '', '');

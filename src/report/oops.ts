@@ -1,0 +1,47 @@
+/**
+ * The Oops printer: a Bug as the kernel prints it, line by line, without
+ * timestamps (dmesg.ts adds them). Frames are printed symbolized, as
+ * scripts/decode_stacktrace.sh prints them: "function file:line [inline]".
+ */
+import type { Bug, TraceEntry } from '../kernel/bugs.ts';
+
+function frame(e: TraceEntry): string {
+  if (e.marker) return ` ${e.marker}`;
+  const where = e.line ? `${e.file}:${e.line}` : e.file;
+  return ` ${e.fn}${where ? ` ${where}` : ''}${e.inline ? ' [inline]' : ''}`;
+}
+
+export function cpuLine(b: Bug, release: string, preempt: 'full' | 'none'): string {
+  return `CPU: ${b.cpu} UID: 0 PID: ${b.pid} Comm: ${b.comm} Not tainted ${release} #1 PREEMPT${preempt === 'full' ? '(full)' : '(none)'}`;
+}
+
+export function oopsLines(b: Bug, o: { release: string; preempt: 'full' | 'none'; seed: number }): string[] {
+  const out: string[] = [];
+  const kasan = b.kind === 'kasan';
+  if (kasan) out.push('==================================================================');
+  out.push(b.headline, ...b.pre);
+  if (b.cpu >= 0) {
+    out.push(cpuLine(b, o.release, o.preempt));
+    out.push(`Hardware name: hazsim deterministic SMP model, seed ${o.seed}`);
+  }
+  if (b.rip) {
+    out.push(`RIP: 0010:${b.rip.fn} ${b.rip.file}${b.rip.line ? `:${b.rip.line}` : ''}`);
+    out.push(`Code: ${b.rip.stmt}`);
+  }
+  if (b.trace.length) {
+    out.push('Call Trace:');
+    const trace = b.trace.slice();
+    // the task part of the stack is bracketed by <TASK> ... </TASK>
+    const firstTask = trace.findLastIndex((e) => e.marker === '</IRQ>') + 1;
+    trace.splice(firstTask, 0, { fn: '', file: '', line: 0, inline: false, marker: '<TASK>' });
+    trace.push({ fn: '', file: '', line: 0, inline: false, marker: '</TASK>' });
+    for (const e of trace) out.push(frame(e));
+  }
+  out.push(...b.post);
+  if (kasan) out.push('==================================================================');
+  if (b.oops) {
+    out.push('Modules linked in:');
+    out.push('---[ end trace 0000000000000000 ]---');
+  }
+  return out;
+}

@@ -1,0 +1,193 @@
+/**
+ * Read a scenario file: YAML (with positions), then the zod schema, then the
+ * checks a schema cannot express (names declared before use, handoffs to tasks
+ * that receive, CPUs in range). Any problem is one InputError naming the file,
+ * line:column and field.
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, isMap, isSeq, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { InputError } from '../cli/errors.ts';
+import { versionNames } from '../hazptr/index.ts';
+import { NO_ARG_OPS, scenarioSchema, type Op, type Scenario } from './schema.ts';
+
+type Path = (string | number)[];
+
+export function loadScenario(file: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(`${file}: cannot read scenario (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code ?? 'error'})`);
+  }
+  return parseScenario(text, file);
+}
+
+export function parseScenario(text: string, file: string): Scenario {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    const p = lc.linePos(e.pos[0]);
+    throw new InputError(`${file}:${p.line}:${p.col}: YAML syntax error: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
+  }
+  const where = (path: Path): string => {
+    const pos = positionOf(doc, lc, path);
+    const field = fmtPath(path);
+    return `${file}:${pos}${field ? `: ${field}` : ''}`;
+  };
+  const raw = doc.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InputError(`${file}:1:1: a scenario is a YAML mapping (name:, machine:, tasks: ...)`);
+  const r = scenarioSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = pickIssue(r.error.issues);
+    throw new InputError(`${where(issue.path as Path)}: ${describeIssue(issue)}`);
+  }
+  semanticChecks(r.data, where);
+  return r.data;
+}
+
+function pickIssue(issues: z.core.$ZodIssue[]): z.core.$ZodIssue {
+  // For a union (an op), report the branch that matched its key, not "invalid input".
+  const first = issues[0];
+  if (first.code === 'invalid_union' && 'errors' in first) {
+    const branches = (first as unknown as { errors: z.core.$ZodIssue[][] }).errors;
+    const keyed = branches.find((b) => b.length && !(b[0].code === 'unrecognized_keys') && !(b[0].code === 'invalid_type' && b[0].path.length === 0));
+    if (keyed) return { ...keyed[0], path: [...first.path, ...keyed[0].path] } as z.core.$ZodIssue;
+  }
+  return first;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+  if (issue.code === 'invalid_union') return `not a known operation (expected one of: acquire, release, deref, handoff, receive, update, sleep_us, udelay_us, spin, lock, unlock, spin_lock, spin_unlock, loop, ${NO_ARG_OPS.join(', ')})`;
+  if (issue.code === 'invalid_value' && 'values' in issue) return `must be one of ${(issue.values as unknown[]).map((v) => `'${String(v)}'`).join(', ')}`;
+  if (issue.code === 'too_small' && 'minimum' in issue) return issue.origin === 'array' ? `needs at least ${issue.minimum} entr${Number(issue.minimum) === 1 ? 'y' : 'ies'}` : `must be ${issue.inclusive === false ? 'greater than' : 'at least'} ${issue.minimum}`;
+  if (issue.code === 'too_big' && 'maximum' in issue) return `must be at most ${issue.maximum}`;
+  if (issue.code === 'invalid_type') return issue.message.replace(/^Invalid input: /, '');
+  return issue.message;
+}
+
+function semanticChecks(s: Scenario, where: (p: Path) => string): void {
+  const fail = (p: Path, msg: string): never => {
+    throw new InputError(`${where(p)}: ${msg}`);
+  };
+  if (!versionNames.includes(s.hazptr)) fail(['hazptr'], `unknown hazptr version '${s.hazptr}' (known: ${versionNames.join(', ')})`);
+  const objects = new Set<string>();
+  s.objects.forEach((o, i) => {
+    if (objects.has(o)) fail(['objects', i], `object '${o}' declared twice`);
+    objects.add(o);
+  });
+  const taskNames = new Map<string, number>();
+  s.tasks.forEach((t, i) => {
+    if (taskNames.has(t.name)) fail(['tasks', i, 'name'], `task name '${t.name}' used twice (first at tasks[${taskNames.get(t.name)}])`);
+    taskNames.set(t.name, i);
+    if (t.cpu !== undefined && t.cpu >= s.machine.cpus) fail(['tasks', i, 'cpu'], `CPU ${t.cpu} does not exist (machine.cpus is ${s.machine.cpus})`);
+  });
+  const irqNames = new Set<string>();
+  s.irqs.forEach((q, i) => {
+    if (irqNames.has(q.name)) fail(['irqs', i, 'name'], `irq name '${q.name}' used twice`);
+    irqNames.add(q.name);
+    if (q.cpu >= s.machine.cpus) fail(['irqs', i, 'cpu'], `CPU ${q.cpu} does not exist (machine.cpus is ${s.machine.cpus})`);
+  });
+  const receivers = new Set<string>();
+  const walkReceives = (ops: Op[], owner: string) => {
+    for (const op of ops) {
+      if (typeof op !== 'object') continue;
+      if ('receive' in op) receivers.add(owner);
+      if ('loop' in op) walkReceives(op.loop.do, owner);
+    }
+  };
+  s.tasks.forEach((t) => walkReceives(t.program, t.name));
+
+  const checkProgram = (ops: Op[], base: Path, ctxs: Set<string>, received: Set<string>, owner: string) => {
+    ops.forEach((op, i) => {
+      const p = [...base, i];
+      if (typeof op !== 'object') return;
+      const [key] = Object.keys(op);
+      const at = [...p, key];
+      const o = op as Record<string, unknown>;
+      const needCtx = (c: string, path: Path, allowReceived: boolean) => {
+        if (ctxs.has(c) || (allowReceived && received.has(c))) return;
+        fail(path, `'${c}' is not a declared context${allowReceived ? ' or a name a receive: op declared before' : ''} (contexts: ${[...ctxs].join(', ') || 'none'})`);
+      };
+      const needObj = (name: string, path: Path) => {
+        if (!objects.has(name)) fail(path, `unknown object '${name}' (objects: ${[...objects].join(', ') || 'none declared'})`);
+      };
+      switch (key) {
+        case 'acquire': {
+          const a = o.acquire as string | { ctx: string; from?: string };
+          const ctx = typeof a === 'string' ? a : a.ctx;
+          needCtx(ctx, typeof a === 'string' ? at : [...at, 'ctx'], false);
+          const from = typeof a === 'string' ? undefined : a.from;
+          if (from !== undefined) needObj(from, [...at, 'from']);
+          else if (objects.size === 0) fail(at, 'acquire needs an object: declare one under objects:');
+          break;
+        }
+        case 'release':
+        case 'deref':
+          needCtx(o[key] as string, at, true);
+          break;
+        case 'handoff': {
+          const h = o.handoff as { ctx: string; to: string };
+          needCtx(h.ctx, [...at, 'ctx'], true);
+          if (!taskNames.has(h.to)) fail([...at, 'to'], `unknown task '${h.to}'`);
+          if (h.to === owner) fail([...at, 'to'], `a task cannot hand off to itself`);
+          if (!receivers.has(h.to)) fail([...at, 'to'], `task '${h.to}' never receives (its program has no receive: op)`);
+          break;
+        }
+        case 'receive': {
+          const n = o.receive as string;
+          if (ctxs.has(n)) fail(at, `'${n}' is already a declared context; a receive: op declares a new name`);
+          received.add(n);
+          break;
+        }
+        case 'update':
+          needObj(o.update as string, at);
+          break;
+        case 'loop':
+          checkProgram((o.loop as { do: Op[] }).do, [...at, 'do'], ctxs, received, owner);
+          break;
+      }
+    });
+  };
+  s.tasks.forEach((t, i) => {
+    checkProgram(t.program, ['tasks', i, 'program'], new Set(Object.keys(t.contexts)), new Set(), t.name);
+  });
+  s.irqs.forEach((q, i) => {
+    checkProgram(q.program, ['irqs', i, 'program'], new Set(Object.keys(q.contexts)), new Set(), `irq:${q.name}`);
+  });
+}
+
+function fmtPath(path: Path): string {
+  let out = '';
+  for (const k of path) out += typeof k === 'number' ? `[${k}]` : out ? `.${k}` : k;
+  return out;
+}
+
+/** line:col of the deepest node on `path` that exists in the document. */
+function positionOf(doc: Document, lc: LineCounter, path: Path): string {
+  let node: unknown = doc.contents;
+  let pos = 0;
+  const take = (n: unknown) => {
+    const r = (n as { range?: [number, number, number] } | null)?.range;
+    if (r) pos = r[0];
+  };
+  take(node);
+  for (const k of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => (it.key as { value?: unknown } | null)?.value === k);
+      if (!pair) break;
+      take(pair.key);
+      if (pair.value) take(pair.value);
+      node = pair.value;
+    } else if (isSeq(node) && typeof k === 'number') {
+      node = node.items[k];
+      if (!node) break;
+      take(node);
+    } else break;
+  }
+  const p = lc.linePos(pos);
+  return `${p.line}:${p.col}`;
+}

@@ -1,0 +1,125 @@
+/**
+ * Run one scenario with one seed (or one recorded schedule) and return the
+ * result as plain data. Formatting is src/report's job.
+ */
+import { MEM_BASE, POISON_BASE } from '../kernel/addr.ts';
+import type { Bug } from '../kernel/bugs.ts';
+import { fmtSecs, type EndReason, type LogLine, type Machine, type StepRecord } from '../kernel/machine.ts';
+import { OP_NAMES, OP_LOAD, OP_CMPXCHG, OP_XCHG, OP_STORE, OP_PICK, OP_SWITCH, OP_KMALLOC, OP_RAND } from '../kernel/port.ts';
+import { sites } from '../kernel/sites.ts';
+import { RandomStrategy } from '../sched/random.ts';
+import { ReplayStrategy } from '../sched/replay.ts';
+import { Schedule } from '../sched/schedule.ts';
+import type { Strategy } from '../sched/strategy.ts';
+import type { Scenario } from './schema.ts';
+import { buildMachine } from './workload.ts';
+
+export interface RunOptions {
+  seed: number;
+  /** replay this schedule instead of drawing from the seed */
+  replay?: Schedule;
+  maxSteps?: number;
+  /** called with each step's formatted line (--trace) */
+  trace?: (line: string) => void;
+}
+
+export interface StepLine {
+  t: number;
+  cpu: number;
+  comm: string;
+  fn: string;
+  what: string;
+}
+
+export interface RunResult {
+  scenario: string;
+  hazptr: string;
+  seed: number;
+  cpus: number;
+  preempt: 'full' | 'none';
+  kasan: boolean;
+  outcome: EndReason;
+  bug: Bug | null;
+  divergence?: string;
+  steps: number;
+  simNs: number;
+  log: LogLine[];
+  /** the steps before the end of the run, oldest first */
+  history: StepLine[];
+  decisions: number;
+  scheduleDigest: string;
+  schedule: Schedule;
+}
+
+export function runScenario(s: Scenario, o: RunOptions): RunResult {
+  let strategy: Strategy;
+  let replay: ReplayStrategy | undefined;
+  if (o.replay) strategy = replay = new ReplayStrategy(o.replay);
+  else strategy = new RandomStrategy(o.seed, s.machine.preempt_rate);
+  const m = buildMachine(s, strategy, o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {});
+  if (replay) replay.describe = (c, t, st) => m.describe(c, t, st);
+  if (o.trace) {
+    const tr = o.trace;
+    m.tracer = (r) => tr(fmtStepLine(stepLine(m, r)));
+  }
+  m.run();
+  return {
+    scenario: s.name,
+    hazptr: s.hazptr,
+    seed: o.seed,
+    cpus: s.machine.cpus,
+    preempt: s.machine.preempt,
+    kasan: s.machine.kasan,
+    outcome: m.endReason,
+    bug: m.bug,
+    divergence: m.endReason === 'divergence' ? m.divergence : undefined,
+    steps: m.steps,
+    simNs: m.now,
+    log: m.log,
+    history: m.history().map((r) => stepLine(m, r)),
+    decisions: m.schedule.length,
+    scheduleDigest: m.schedule.digest(),
+    schedule: m.schedule,
+  };
+}
+
+function fmtVal(m: Machine, v: number): string {
+  if (v === 0) return '0';
+  if (v >= MEM_BASE || v >= POISON_BASE) return m.mem.fmt(v);
+  return v < 16 ? String(v) : `0x${v.toString(16)}`;
+}
+
+export function stepLine(m: Machine, r: StepRecord): StepLine {
+  const s = sites[r.site];
+  const t = m.tasks[r.task];
+  let what = s.desc || OP_NAMES[r.kind];
+  switch (r.kind) {
+    case OP_LOAD:
+      what += ` [${m.mem.fmt(r.addr)}] -> ${fmtVal(m, r.val)}`;
+      break;
+    case OP_STORE:
+      what += ` [${m.mem.fmt(r.addr)}] <- ${fmtVal(m, r.val)}`;
+      break;
+    case OP_CMPXCHG:
+    case OP_XCHG:
+      what += ` [${m.mem.fmt(r.addr)}] was ${fmtVal(m, r.val)}`;
+      break;
+    case OP_PICK:
+      what += ` -> ${m.tasks[r.val].comm}`;
+      break;
+    case OP_SWITCH:
+      what += ` -> ${m.tasks[r.val].comm}`;
+      break;
+    case OP_KMALLOC:
+      what += ` -> ${fmtVal(m, r.val)}`;
+      break;
+    case OP_RAND:
+      what += ` -> ${r.val}`;
+      break;
+  }
+  return { t: r.t, cpu: r.cpu, comm: t.comm, fn: s.fn.name, what };
+}
+
+export function fmtStepLine(l: StepLine): string {
+  return `[${fmtSecs(l.t).padStart(13)}] cpu${l.cpu} ${l.comm} ${l.fn}: ${l.what}`;
+}

@@ -1,0 +1,103 @@
+/**
+ * The scenario format (docs/scenarios.md), as a zod schema, and its qualified
+ * form: every default filled in, every name resolved, ready for the machine.
+ */
+import { z } from 'zod';
+
+const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.\-/]*$/, 'a name of letters, digits, _ . - /');
+const posInt = z.number().int().positive();
+const nonNegInt = z.number().int().nonnegative();
+
+const noArgOps = ['schedule', 'cond_resched', 'preempt_disable', 'preempt_enable', 'irq_disable', 'irq_enable'] as const;
+
+export type Op =
+  | { acquire: string | { ctx: string; from?: string } }
+  | { release: string }
+  | { deref: string }
+  | { handoff: { ctx: string; to: string } }
+  | { receive: string }
+  | { update: string }
+  | { sleep_us: number }
+  | { udelay_us: number }
+  | { spin: number }
+  | { lock: string }
+  | { unlock: string }
+  | { spin_lock: string }
+  | { spin_unlock: string }
+  | { loop: { times: number; do: Op[] } }
+  | (typeof noArgOps)[number]
+  | Record<(typeof noArgOps)[number], null>;
+
+export const opSchema: z.ZodType<Op> = z.lazy(() =>
+  z.union([
+    z.enum(noArgOps),
+    z.strictObject({ acquire: z.union([name, z.strictObject({ ctx: name, from: name.optional() })]) }),
+    z.strictObject({ release: name }),
+    z.strictObject({ deref: name }),
+    z.strictObject({ handoff: z.strictObject({ ctx: name, to: name }) }),
+    z.strictObject({ receive: name }),
+    z.strictObject({ update: name }),
+    z.strictObject({ sleep_us: z.number().nonnegative() }),
+    z.strictObject({ udelay_us: z.number().nonnegative() }),
+    z.strictObject({ spin: z.number().int().min(1).max(1_000_000) }),
+    z.strictObject({ lock: name }),
+    z.strictObject({ unlock: name }),
+    z.strictObject({ spin_lock: name }),
+    z.strictObject({ spin_unlock: name }),
+    z.strictObject({ loop: z.strictObject({ times: z.number().int().min(1).max(1_000_000), do: z.array(opSchema).min(1) }) }),
+    ...noArgOps.map((k) => z.strictObject({ [k]: z.null() })),
+  ] as unknown as [z.ZodTypeAny, ...z.ZodTypeAny[]]),
+) as z.ZodType<Op>;
+
+const contexts = z.record(name, z.enum(['stack', 'static'])).default({});
+
+export const taskSchema = z.strictObject({
+  name,
+  cpu: nonNegInt.optional(),
+  pinned: z.boolean().default(false),
+  contexts,
+  repeat: posInt.max(10_000_000).default(1),
+  program: z.array(opSchema).min(1),
+});
+
+export const irqSchema = z.strictObject({
+  name,
+  cpu: nonNegInt,
+  every_us: z.number().positive(),
+  contexts,
+  program: z.array(opSchema).min(1),
+});
+
+export const scenarioSchema = z.strictObject({
+  name: z.string().min(1),
+  machine: z
+    .strictObject({
+      cpus: z.number().int().min(1).max(64).default(2),
+      preempt: z.enum(['full', 'none']).default('full'),
+      kasan: z.boolean().default(true),
+      lockdep: z.boolean().default(true),
+      debug_preempt: z.boolean().default(true),
+      step_ns: z.number().positive().max(1e6).default(10),
+      preempt_rate: z.number().min(0).max(1).default(0.02),
+    })
+    .default({ cpus: 2, preempt: 'full', kasan: true, lockdep: true, debug_preempt: true, step_ns: 10, preempt_rate: 0.02 }),
+  hazptr: z.string().default('v5'),
+  limits: z
+    .strictObject({
+      steps: posInt.max(1e12).default(1_000_000),
+      time_ms: z.number().positive().optional(),
+      soft_lockup_ms: z.number().positive().default(20_000),
+      hung_task_ms: z.number().positive().default(120_000),
+      history: nonNegInt.max(10_000).default(24),
+    })
+    .default({ steps: 1_000_000, soft_lockup_ms: 20_000, hung_task_ms: 120_000, history: 24 }),
+  objects: z.array(name).default([]),
+  tasks: z.array(taskSchema).min(1),
+  irqs: z.array(irqSchema).default([]),
+});
+
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type Scenario = z.output<typeof scenarioSchema>;
+export type TaskSpec = z.output<typeof taskSchema>;
+export type IrqSpecInput = z.output<typeof irqSchema>;
+export const NO_ARG_OPS: readonly string[] = noArgOps;

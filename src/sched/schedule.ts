@@ -1,0 +1,118 @@
+/**
+ * The recorded schedule: every decision the machine took, whatever the
+ * strategy, with what it chose among and where (CPU, task, site). Kept in
+ * growable typed arrays, reused across runs, so recording allocates nothing per
+ * step once warm.
+ */
+import { DECISION_NAMES } from './strategy.ts';
+
+export interface Decision {
+  kind: number;
+  n: number;
+  chosen: number;
+  cpu: number;
+  task: number;
+  site: number;
+}
+
+export class Schedule {
+  length = 0;
+  kind = new Uint8Array(1024);
+  n = new Uint32Array(1024);
+  chosen = new Uint32Array(1024);
+  cpu = new Int8Array(1024);
+  task = new Int16Array(1024);
+  site = new Int16Array(1024);
+
+  clear(): void {
+    this.length = 0;
+  }
+
+  push(kind: number, n: number, chosen: number): number {
+    if (this.length === this.kind.length) this.grow();
+    const i = this.length++;
+    this.kind[i] = kind;
+    this.n[i] = n;
+    this.chosen[i] = chosen;
+    this.cpu[i] = -1;
+    this.task[i] = -1;
+    this.site[i] = -1;
+    return i;
+  }
+
+  where(i: number, cpu: number, task: number, site: number): void {
+    this.cpu[i] = cpu;
+    this.task[i] = task;
+    this.site[i] = site;
+  }
+
+  get(i: number): Decision {
+    return { kind: this.kind[i], n: this.n[i], chosen: this.chosen[i], cpu: this.cpu[i], task: this.task[i], site: this.site[i] };
+  }
+
+  private grow(): void {
+    const m = this.kind.length * 2;
+    const g = <T extends Uint8Array | Uint32Array | Int8Array | Int16Array>(a: T, C: new (n: number) => T): T => {
+      const b = new C(m);
+      b.set(a);
+      return b;
+    };
+    this.kind = g(this.kind, Uint8Array);
+    this.n = g(this.n, Uint32Array);
+    this.chosen = g(this.chosen, Uint32Array);
+    this.cpu = g(this.cpu, Int8Array);
+    this.task = g(this.task, Int16Array);
+    this.site = g(this.site, Int16Array);
+  }
+
+  /** A copy holding just the recorded decisions (for replay). */
+  snapshot(): Schedule {
+    const s = new Schedule();
+    s.length = this.length;
+    s.kind = this.kind.slice(0, Math.max(1, this.length));
+    s.n = this.n.slice(0, Math.max(1, this.length));
+    s.chosen = this.chosen.slice(0, Math.max(1, this.length));
+    s.cpu = this.cpu.slice(0, Math.max(1, this.length));
+    s.task = this.task.slice(0, Math.max(1, this.length));
+    s.site = this.site.slice(0, Math.max(1, this.length));
+    return s;
+  }
+
+  /** FNV-1a over the decisions: equal schedules have equal digests. */
+  digest(): string {
+    let h1 = 0x811c9dc5 | 0;
+    for (let i = 0; i < this.length; i++) {
+      h1 = Math.imul(h1 ^ this.kind[i], 16777619);
+      h1 = Math.imul(h1 ^ this.chosen[i], 16777619);
+      h1 = Math.imul(h1 ^ (this.site[i] & 0xffff), 16777619);
+    }
+    return (h1 >>> 0).toString(16).padStart(8, '0');
+  }
+
+  /**
+   * Compact text: one token per decision, `<kind letter><chosen>/<n>`, e.g.
+   * "c1/2 p0/2 k0/3". Enough to replay; context is re-derived on replay.
+   */
+  encode(): string {
+    const letters = 'cpkwr';
+    const out: string[] = [];
+    for (let i = 0; i < this.length; i++) out.push(`${letters[this.kind[i]]}${this.chosen[i]}/${this.n[i]}`);
+    return out.join(' ');
+  }
+
+  static decode(text: string): Schedule {
+    const s = new Schedule();
+    const letters = 'cpkwr';
+    for (const tok of text.trim().split(/\s+/)) {
+      if (!tok) continue;
+      const m = /^([cpkwr])(\d+)\/(\d+)$/.exec(tok);
+      if (!m) throw new Error(`bad schedule token '${tok}'`);
+      s.push(letters.indexOf(m[1]), Number(m[3]), Number(m[2]));
+    }
+    return s;
+  }
+
+  describe(i: number): string {
+    return `#${i} ${DECISION_NAMES[this.kind[i]]} ${this.chosen[i]}/${this.n[i]}`;
+  }
+}

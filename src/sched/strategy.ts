@@ -1,0 +1,28 @@
+/**
+ * The interface between the machine and a scheduling strategy.
+ *
+ * The machine asks a strategy for every choice it cannot make alone; it records
+ * every answer itself (schedule.ts), whatever the strategy, so any run replays.
+ * A strategy answers `choose` and may check what was chosen in `confirm`
+ * (a replay strategy uses it to stop at the first divergent decision).
+ */
+
+/** Which CPU executes the next step, among the eligible ones (n = how many). */
+export const D_CPU = 0;
+/** Preempt the task on this CPU before its next step? 0 no, 1 yes. */
+export const D_PREEMPT = 1;
+/** pick_next_task(): which runnable task, among n candidates. */
+export const D_PICK = 2;
+/** select_task_rq(): which CPU a waking or preempted task is queued on. */
+export const D_WAKE_CPU = 3;
+/** A random number the workload asked for (torture_random and the like). */
+export const D_RAND = 4;
+
+export const DECISION_NAMES = ['cpu', 'preempt', 'pick', 'wake-cpu', 'rand'] as const;
+
+export interface Strategy {
+  /** An index in [0, n). */
+  choose(kind: number, n: number): number;
+  /** What the last choice led to: the CPU, task id and site (-1 when none) of the step it selected. */
+  confirm(cpu: number, task: number, site: number): void;
+}
