@@ -58,7 +58,7 @@ export function* raw_spin_lock_irqsave(io: Port, lock: number, line: number): KG
   io.enter(F_lock_irqsave, line);
   const flags = io.local_irq_save();
   io.preempt_disable();
-  yield* spin_acquire(io, lock, S_try_irq);
+  yield spin_acquire(io, lock, S_try_irq);
   io.leave();
   return flags;
 }
@@ -75,7 +75,7 @@ export function* raw_spin_unlock_irqrestore(io: Port, lock: number, flags: numbe
 export function* raw_spin_lock(io: Port, lock: number, line: number): KGen {
   io.enter(F_lock, line);
   io.preempt_disable();
-  yield* spin_acquire(io, lock, S_try);
+  yield spin_acquire(io, lock, S_try);
   io.leave();
 }
 
@@ -96,7 +96,7 @@ export function* mutex_lock(io: Port, lock: number, line: number): KGen {
   io.enter(F_mutex_lock, line);
   io.m.mightSleep(io, F_mutex_lock.file);
   while (!(yield io.op(OP_MUTEX_LOCK, S_mutex_lock, 0, lock))) {
-    yield* schedule(io);
+    yield schedule(io);
   }
   io.leave();
 }

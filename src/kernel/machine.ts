@@ -225,6 +225,8 @@ export class Machine {
     f.frameKind = FRAME_TASK;
     f.depth = 0;
     f.gen = kthread_start(f, fn);
+    f.calls[0] = f.gen;
+    f.ncalls = 1;
     f.resumePending = true;
     this.live++;
     this.enqueue(t, cpu);
@@ -252,14 +254,18 @@ export class Machine {
   /** Run boot code (hazptr_init) to completion on CPU 0, before the scheduler starts. */
   private boot(fn: (io: Port) => KGen): void {
     const io = new Port(this, this.cpus[0].idle);
-    const g = fn(io);
-    let r = g.next(0);
-    while (!r.done) {
-      let v = 0;
-      if (io.kind === OP_STORE) this.mem.poke(io.addr, io.val);
+    const stack: KGen<unknown>[] = [fn(io)];
+    let v = 0;
+    while (stack.length) {
+      const r = stack[stack.length - 1].next(v);
+      v = 0;
+      if (r.done) {
+        stack.pop();
+        v = (r.value as number | undefined) ?? 0;
+      } else if (r.value !== io) stack.push(r.value as KGen<unknown>);
+      else if (io.kind === OP_STORE) this.mem.poke(io.addr, io.val);
       else if (io.kind === OP_LOAD) v = this.mem.peek(io.addr);
       else throw new Error(`boot code may only load and store (op ${io.kind})`);
-      r = g.next(v);
     }
   }
 
@@ -440,10 +446,27 @@ export class Machine {
     this.resume(t, f, v);
   }
 
+  /** Resume the frame's innermost generator until it yields an op; calls and returns are followed here. */
   private resume(t: Task, f: Port, v: number): void {
-    const r = f.gen!.next(v);
-    if (this.bug) this.stopped = true;
-    if (r.done) this.popFrame(t);
+    const calls = f.calls;
+    let g = calls[f.ncalls - 1];
+    for (;;) {
+      const r = g.next(v);
+      if (this.bug) this.stopped = true;
+      if (!r.done) {
+        const y = r.value;
+        if (y === f) return;
+        calls[f.ncalls++] = g = y as KGen<unknown>;
+        v = 0;
+        continue;
+      }
+      if (--f.ncalls === 0) {
+        this.popFrame(t);
+        return;
+      }
+      g = calls[f.ncalls - 1];
+      v = (r.value as number | undefined) ?? 0;
+    }
   }
 
   private pushFrame(t: Task, kind: number, fn: (io: Port) => KGen): void {
@@ -453,12 +476,16 @@ export class Machine {
     f.site = 0;
     f.resumePending = false;
     f.gen = fn(f);
+    f.calls[0] = f.gen;
+    f.ncalls = 1;
     this.resume(t, f, 0);
   }
 
   private popFrame(t: Task): void {
     const f = t.frames[--t.fdepth];
     f.gen = null;
+    f.calls.length = 0;
+    f.ncalls = 0;
     if (t.fdepth === 0) throw new Error(`task ${t.comm} returned from its last frame`);
   }
 
@@ -589,7 +616,7 @@ export class Machine {
     const cpu = this.cpus[io.task.cpu];
     cpu.preemptCount += HARDIRQ_OFFSET;
     cpu.irqsOff = true;
-    yield* irq.handler(io);
+    yield irq.handler(io);
     cpu.preemptCount -= HARDIRQ_OFFSET;
     cpu.irqsOff = false;
     io.leave();

@@ -16,7 +16,14 @@
  */
 import type { Machine, Task } from './machine.ts';
 
-export type KGen<T = void> = Generator<Port, T, number>;
+/**
+ * Kernel code yields either its port (an op is pending) or a generator (a call:
+ * `const r = yield callee(io, ...)`). The machine keeps the callee on the
+ * frame's call stack and resumes only the innermost generator at each step, so
+ * a step costs one resume however deep the C call chain is.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type KGen<T = void> = Generator<Port | Generator<any, any, number>, T, number>;
 
 // ---- op kinds ---------------------------------------------------------------
 export const OP_LOAD = 1;
@@ -71,6 +78,9 @@ export class Port {
   site = 0;
   // frame
   gen: KGen<unknown> | null = null;
+  /** the call stack of generators; calls[ncalls - 1] is the one to resume */
+  readonly calls: KGen<unknown>[] = [];
+  ncalls = 0;
   frameKind = FRAME_TASK;
   /** the generator has done its op already and waits to be resumed (after a switch, or not started) */
   resumePending = false;

@@ -85,7 +85,7 @@ export function runScenario(s: Scenario, o: RunOptions): RunResult {
 
 function fmtVal(m: Machine, v: number): string {
   if (v === 0) return '0';
-  if (v >= MEM_BASE || v >= POISON_BASE) return m.mem.fmt(v);
+  if (v >= POISON_BASE || (v >= MEM_BASE && m.mem.regionOf(v))) return m.mem.fmt(v);
   return v < 16 ? String(v) : `0x${v.toString(16)}`;
 }
 

@@ -140,7 +140,7 @@ function* taskMain(io: Port, env: Env, program: Op[], repeat: number, statics: M
     const fr: Frame = { ctx: new Map(statics), held: new Map(), received: new Map() };
     const base = frameSize ? m.stackPush(t, frameSize) : 0;
     stackCtx.forEach((c, k) => fr.ctx.set(c, base + k * ctxSize));
-    yield* runOps(io, env, program, fr);
+    yield runOps(io, env, program, fr);
     if (frameSize) m.stackPop(t, base, frameSize, F_task.name);
   }
   io.leave();
@@ -148,7 +148,7 @@ function* taskMain(io: Port, env: Env, program: Op[], repeat: number, statics: M
 
 function* irqMain(io: Port, env: Env, program: Op[], statics: Map<string, number>): KGen {
   io.enter(F_irq);
-  yield* runOps(io, env, program, { ctx: new Map(statics), held: new Map(), received: new Map() });
+  yield runOps(io, env, program, { ctx: new Map(statics), held: new Map(), received: new Map() });
   io.leave();
 }
 
@@ -159,8 +159,8 @@ function* runOps(io: Port, env: Env, ops: Op[], fr: Frame): KGen {
     if (typeof op === 'string' || Object.values(op)[0] === null) {
       const k = typeof op === 'string' ? op : Object.keys(op)[0];
       switch (k) {
-        case 'schedule': yield* schedule(io); break;
-        case 'cond_resched': yield* cond_resched(io); break;
+        case 'schedule': yield schedule(io); break;
+        case 'cond_resched': yield cond_resched(io); break;
         case 'preempt_disable': io.preempt_disable(); break;
         case 'preempt_enable': io.preempt_enable(); break;
         case 'irq_disable': io.local_irq_disable(); break;
@@ -173,17 +173,17 @@ function* runOps(io: Port, env: Env, ops: Op[], fr: Frame): KGen {
       const name = typeof a === 'string' ? a : a.ctx;
       const from = (typeof a === 'string' ? undefined : a.from) ?? env.objects.keys().next().value!;
       const ctx = fr.ctx.get(name)!;
-      while (!(yield io.op(OP_WAIT_HANDOFF, S_wait_handoff, 0, ctx))) yield* schedule(io);
-      const p = yield* hz.hazptr_acquire(io, ctx, env.objects.get(from)!, 0);
+      while (!(yield io.op(OP_WAIT_HANDOFF, S_wait_handoff, 0, ctx))) yield schedule(io);
+      const p = yield hz.hazptr_acquire(io, ctx, env.objects.get(from)!, 0);
       fr.held.set(name, p);
     } else if ('release' in op) {
       const r = fr.received.get(op.release);
       if (r) {
-        yield* hz.hazptr_release(io, r.ctx, r.ptr, 0);
+        yield hz.hazptr_release(io, r.ctx, r.ptr, 0);
         fr.received.delete(op.release);
         m.handoffReleased(r.ctx);
       } else {
-        yield* hz.hazptr_release(io, fr.ctx.get(op.release)!, fr.held.get(op.release) ?? 0, 0);
+        yield hz.hazptr_release(io, fr.ctx.get(op.release)!, fr.held.get(op.release) ?? 0, 0);
         fr.held.delete(op.release);
       }
     } else if ('deref' in op) {
@@ -203,7 +203,7 @@ function* runOps(io: Port, env: Env, ops: Op[], fr: Frame): KGen {
       fr.held.delete(h.ctx);
       fr.received.delete(h.ctx);
     } else if ('receive' in op) {
-      while (!(yield io.op(OP_RECEIVE, S_receive))) yield* schedule(io);
+      while (!(yield io.op(OP_RECEIVE, S_receive))) yield schedule(io);
       const got = io.task.received!;
       fr.received.set(op.receive, { ctx: got.ctx, ptr: got.ptr });
     } else if ('update' in op) {
@@ -213,14 +213,14 @@ function* runOps(io: Port, env: Env, ops: Op[], fr: Frame): KGen {
       yield io.store(p, OBJ_MAGIC, ORD_PLAIN, S_init);
       const old = yield io.load(gp, ORD_PLAIN, S_publish_old);
       yield io.store(gp, p, ORD_RELEASE, S_publish);
-      yield* hz.hazptr_synchronize(io, old, 0);
+      yield hz.hazptr_synchronize(io, old, 0);
       yield io.op(OP_KFREE, S_free, 0, old);
       io.leave();
     } else if ('sleep_us' in op) {
       io.enter(F_sleep);
       m.mightSleep(io, F_sleep.file);
       yield io.op(OP_SLEEP, S_sleep, Math.round(op.sleep_us * 1000));
-      yield* schedule(io);
+      yield schedule(io);
       io.leave();
     } else if ('udelay_us' in op) {
       io.enter(F_udelay);
@@ -229,15 +229,15 @@ function* runOps(io: Port, env: Env, ops: Op[], fr: Frame): KGen {
     } else if ('spin' in op) {
       for (let i = 0; i < op.spin; i++) yield io.op(OP_NOP, S_spin);
     } else if ('lock' in op) {
-      yield* mutex_lock(io, env.locks.get(op.lock)!, 0);
+      yield mutex_lock(io, env.locks.get(op.lock)!, 0);
     } else if ('unlock' in op) {
-      yield* mutex_unlock(io, env.locks.get(op.unlock)!, 0);
+      yield mutex_unlock(io, env.locks.get(op.unlock)!, 0);
     } else if ('spin_lock' in op) {
-      yield* raw_spin_lock(io, env.spinlocks.get(op.spin_lock)!, 0);
+      yield raw_spin_lock(io, env.spinlocks.get(op.spin_lock)!, 0);
     } else if ('spin_unlock' in op) {
-      yield* raw_spin_unlock(io, env.spinlocks.get(op.spin_unlock)!, 0);
+      yield raw_spin_unlock(io, env.spinlocks.get(op.spin_unlock)!, 0);
     } else if ('loop' in op) {
-      for (let i = 0; i < op.loop.times; i++) yield* runOps(io, env, op.loop.do, fr);
+      for (let i = 0; i < op.loop.times; i++) yield runOps(io, env, op.loop.do, fr);
     }
   }
 }

@@ -39,7 +39,7 @@ export function* __schedule(io: Port, preempt: boolean): KGen {
   io.m.scheduleDebug(io, preempt);
   io.local_irq_disable();
   // rcu_note_context_switch(preempt); migrate_disable_switch(rq, prev);  (not modelled)
-  yield* io.m.hazptr.note_context_switch(io, CORE_C_NOTE_CONTEXT_SWITCH_LINE);
+  yield io.m.hazptr.note_context_switch(io, CORE_C_NOTE_CONTEXT_SWITCH_LINE);
   const next = yield io.op(OP_PICK, S_pick);
   if (next !== io.task.id) yield io.op(OP_SWITCH, S_switch, next);
   // finish_task_switch(): raw_spin_rq_unlock_irq(rq)
@@ -51,7 +51,7 @@ export function* __schedule(io: Port, preempt: boolean): KGen {
 export function* schedule(io: Port): KGen {
   io.enter(F_schedule);
   io.preempt_disable();
-  yield* __schedule(io, false);
+  yield __schedule(io, false);
   io.m.preemptCountDec(io); // sched_preempt_enable_no_resched()
   io.leave();
 }
@@ -63,7 +63,7 @@ export function* cond_resched(io: Port): KGen {
   const resched = yield io.op(OP_RESCHED, S_cond_resched);
   if (resched) {
     io.preempt_disable();
-    yield* __schedule(io, true);
+    yield __schedule(io, true);
     io.m.preemptCountDec(io);
   }
   io.leave();
@@ -73,7 +73,7 @@ export function* cond_resched(io: Port): KGen {
 export function* preempt_schedule_irq(io: Port): KGen {
   io.enter(F_preempt_schedule_irq);
   io.preempt_disable();
-  yield* __schedule(io, true);
+  yield __schedule(io, true);
   io.m.preemptCountDec(io);
   io.leave();
 }
@@ -86,7 +86,7 @@ export function* idle_loop(io: Port): KGen {
     yield io.op(OP_IDLE, S_idle);
     io.enter(F_schedule_idle);
     io.preempt_disable();
-    yield* __schedule(io, false);
+    yield __schedule(io, false);
     io.m.preemptCountDec(io);
     io.leave();
   }
@@ -100,10 +100,10 @@ export function* kthread_start(io: Port, fn: (io: Port) => KGen): KGen {
   io.local_irq_enable();
   io.m.preemptCountDec(io);
   io.enter(F_kthread);
-  yield* fn(io);
+  yield fn(io);
   io.enter(F_do_exit);
   yield io.op(OP_EXIT, S_exit);
   io.preempt_disable();
-  yield* __schedule(io, false);
+  yield __schedule(io, false);
   throw new Error('a dead task was scheduled again');
 }

@@ -109,7 +109,7 @@ function* hazptr_note_context_switch(io: Port, line: number): KGen {
     const slot = item + ITEM_SLOT;
     if (!(yield io.load(slot + SLOT_ADDR, ORD_PLAIN, S.ncs_test))) continue;
     const ctx = yield io.load(item + ITEM_CTX, ORD_PLAIN, S.ncs_ctx);
-    const backup_slot = yield* hazptr_chain_backup_slot(io, ctx, 115);
+    const backup_slot = yield hazptr_chain_backup_slot(io, ctx, 115);
     const a = yield io.load(slot + SLOT_ADDR, ORD_PLAIN, S.ncs_reload);
     yield io.store(backup_slot + SLOT_ADDR, a, ORD_ONCE, S.ncs_backup);
     yield io.store(slot + SLOT_ADDR, 0, ORD_RELEASE, S.ncs_clear);
@@ -125,7 +125,7 @@ function* hazptr_acquire(io: Port, ctx: number, addr_p: number, line: number): K
   const slot_item = percpu_slots + 0 * ITEM_SIZE;
   const slot = slot_item + ITEM_SLOT;
   if (yield io.load(slot + SLOT_ADDR, ORD_PLAIN, S.acq_test)) {
-    const r = yield* __hazptr_acquire(io, ctx, addr_p, 158);
+    const r = yield __hazptr_acquire(io, ctx, addr_p, 158);
     io.preempt_enable();
     io.leave();
     return r;
@@ -150,7 +150,7 @@ function* hazptr_release(io: Port, ctx: number, addr: number, line: number): KGe
   io.preempt_disable(); // guard(preempt)();
   const slot = yield io.load(ctx + CTX_SLOT, ORD_PLAIN, S.rel_load_slot);
   yield io.store(slot + SLOT_ADDR, 0, ORD_RELEASE, S.rel_clear);
-  if (slot === backupSlotOf(ctx)) yield* hazptr_unchain_backup_slot(io, ctx, 192); // hazptr_slot_is_backup()
+  if (slot === backupSlotOf(ctx)) yield hazptr_unchain_backup_slot(io, ctx, 192); // hazptr_slot_is_backup()
   io.preempt_enable();
   io.leave();
 }
@@ -173,14 +173,14 @@ function* hazptr_get_free_percpu_slot(io: Port, ctx: number, line: number): KGen
 
 function* __hazptr_acquire(io: Port, ctx: number, addr_p: number, line: number): KGen<number> {
   io.enter(F.__hazptr_acquire, line);
-  let slot = yield* hazptr_get_free_percpu_slot(io, ctx, 66);
-  if (!slot) slot = yield* hazptr_chain_backup_slot(io, ctx, 74);
+  let slot = yield hazptr_get_free_percpu_slot(io, ctx, 66);
+  if (!slot) slot = yield hazptr_chain_backup_slot(io, ctx, 74);
   yield io.store(slot + SLOT_ADDR, HAZPTR_WILDCARD, ORD_ONCE, S.sacq_store_b);
   yield io.fence(S.sacq_mb);
   const addr = yield io.load(addr_p, ORD_ONCE, S.sacq_load_a);
   yield io.store(slot + SLOT_ADDR, addr, ORD_ONCE, S.sacq_store_c);
   yield io.store(ctx + CTX_SLOT, slot, ORD_PLAIN, S.sacq_ctx_slot);
-  if (!addr && slot === backupSlotOf(ctx)) yield* hazptr_unchain_backup_slot(io, ctx, 93);
+  if (!addr && slot === backupSlotOf(ctx)) yield hazptr_unchain_backup_slot(io, ctx, 93);
   io.leave();
   return addr;
 }
@@ -188,7 +188,7 @@ function* __hazptr_acquire(io: Port, ctx: number, addr_p: number, line: number):
 function* hazptr_synchronize_overflow_list(io: Port, overflow_list: number, addr: number, line: number): KGen {
   io.enter(F.hazptr_synchronize_overflow_list, line);
   const lock = overflow_list + OL_LOCK;
-  let flags = yield* raw_spin_lock_irqsave(io, lock, 113);
+  let flags = yield raw_spin_lock_irqsave(io, lock, 113);
   retry: for (;;) {
     const snapshot_gen = yield io.load(overflow_list + OL_GEN, ORD_PLAIN, S.sol_gen);
     let node = yield io.load(overflow_list + OL_HEAD, ORD_PLAIN, S.sol_first);
@@ -198,19 +198,19 @@ function* hazptr_synchronize_overflow_list(io: Port, overflow_list: number, addr
       for (;;) {
         const load_addr = yield io.load(backup_slot + BACKUP_SLOT + SLOT_ADDR, ORD_ACQUIRE, S.sol_load_b);
         if (load_addr !== addr && load_addr !== HAZPTR_WILDCARD) break;
-        yield* raw_spin_unlock_irqrestore(io, lock, flags, 123);
+        yield raw_spin_unlock_irqrestore(io, lock, flags, 123);
         yield io.op(OP_RELAX, S.sol_relax);
-        flags = yield* raw_spin_lock_irqsave(io, lock, 125);
+        flags = yield raw_spin_lock_irqsave(io, lock, 125);
         if ((yield io.load(overflow_list + OL_GEN, ORD_PLAIN, S.sol_gen_spin)) !== snapshot_gen) continue retry;
       }
-      yield* raw_spin_unlock_irqrestore(io, lock, flags, 129);
-      flags = yield* raw_spin_lock_irqsave(io, lock, 134);
+      yield raw_spin_unlock_irqrestore(io, lock, flags, 129);
+      flags = yield raw_spin_lock_irqsave(io, lock, 134);
       if ((yield io.load(overflow_list + OL_GEN, ORD_PLAIN, S.sol_gen_next)) !== snapshot_gen) continue retry;
       node = yield io.load(backup_slot + BACKUP_NODE + HLIST_NODE_NEXT, ORD_PLAIN, S.sol_next);
     }
     break;
   }
-  yield* raw_spin_unlock_irqrestore(io, lock, flags, 138);
+  yield raw_spin_unlock_irqrestore(io, lock, flags, 138);
   io.leave();
 }
 
@@ -239,13 +239,13 @@ function* hazptr_synchronize(io: Port, addr: number, line: number): KGen {
   yield io.fence(S.sync_mb);
   for (let cpu = 0; cpu < io.m.cfg.cpus; cpu++) {
     const overflow_list_flip = io.per_cpu_ptr(PCPU_FLIP, cpu);
-    yield* hazptr_synchronize_cpu_slots(io, cpu, addr, 186);
-    yield* mutex_lock(io, overflow_list_flip + FLIP_LOCK, 193); // guard(mutex)
+    yield hazptr_synchronize_cpu_slots(io, cpu, addr, 186);
+    yield mutex_lock(io, overflow_list_flip + FLIP_LOCK, 193); // guard(mutex)
     const scan_idx = (yield io.load(overflow_list_flip + FLIP_ADD_IDX, ORD_PLAIN, S.sync_add_idx)) ^ 1;
-    yield* hazptr_synchronize_overflow_list(io, overflow_list_flip + FLIP_ARRAY + scan_idx * OL_SIZE, addr, 195);
+    yield hazptr_synchronize_overflow_list(io, overflow_list_flip + FLIP_ARRAY + scan_idx * OL_SIZE, addr, 195);
     yield io.store(overflow_list_flip + FLIP_ADD_IDX, scan_idx, ORD_ONCE, S.sync_flip);
-    yield* hazptr_synchronize_overflow_list(io, overflow_list_flip + FLIP_ARRAY + (scan_idx ^ 1) * OL_SIZE, addr, 198);
-    yield* mutex_unlock(io, overflow_list_flip + FLIP_LOCK, 199); // end of guard(mutex) scope
+    yield hazptr_synchronize_overflow_list(io, overflow_list_flip + FLIP_ARRAY + (scan_idx ^ 1) * OL_SIZE, addr, 198);
+    yield mutex_unlock(io, overflow_list_flip + FLIP_LOCK, 199); // end of guard(mutex) scope
   }
   io.leave();
 }
@@ -257,12 +257,12 @@ function* hazptr_chain_backup_slot(io: Port, ctx: number, line: number): KGen<nu
   const overflow_list = overflow_list_flip + FLIP_ARRAY + list_idx * OL_SIZE;
   const slot = backupSlotOf(ctx);
   yield io.store(slot + SLOT_ADDR, 0, ORD_PLAIN, S.chain_clear);
-  const flags = yield* raw_spin_lock_irqsave(io, overflow_list + OL_LOCK, 211); // guard(raw_spinlock_irqsave)
+  const flags = yield raw_spin_lock_irqsave(io, overflow_list + OL_LOCK, 211); // guard(raw_spinlock_irqsave)
   const gen = yield io.load(overflow_list + OL_GEN, ORD_PLAIN, S.chain_gen_load);
   yield io.store(overflow_list + OL_GEN, gen + 1, ORD_PLAIN, S.chain_gen_store);
-  yield* hlist_add_head(io, ctx + CTX_BACKUP + BACKUP_NODE, overflow_list + OL_HEAD, 213);
+  yield hlist_add_head(io, ctx + CTX_BACKUP + BACKUP_NODE, overflow_list + OL_HEAD, 213);
   yield io.store(ctx + CTX_BACKUP + BACKUP_OVERFLOW_LIST, overflow_list, ORD_PLAIN, S.chain_olist);
-  yield* raw_spin_unlock_irqrestore(io, overflow_list + OL_LOCK, flags, 215); // end of guard scope
+  yield raw_spin_unlock_irqrestore(io, overflow_list + OL_LOCK, flags, 215); // end of guard scope
   io.leave();
   return slot;
 }
@@ -270,11 +270,11 @@ function* hazptr_chain_backup_slot(io: Port, ctx: number, line: number): KGen<nu
 function* hazptr_unchain_backup_slot(io: Port, ctx: number, line: number): KGen {
   io.enter(F.hazptr_unchain_backup_slot, line);
   const overflow_list = yield io.load(ctx + CTX_BACKUP + BACKUP_OVERFLOW_LIST, ORD_PLAIN, S.unchain_olist);
-  const flags = yield* raw_spin_lock_irqsave(io, overflow_list + OL_LOCK, 223); // guard(raw_spinlock_irqsave)
+  const flags = yield raw_spin_lock_irqsave(io, overflow_list + OL_LOCK, 223); // guard(raw_spinlock_irqsave)
   const gen = yield io.load(overflow_list + OL_GEN, ORD_PLAIN, S.unchain_gen_load);
   yield io.store(overflow_list + OL_GEN, gen + 1, ORD_PLAIN, S.unchain_gen_store);
-  yield* hlist_del(io, ctx + CTX_BACKUP + BACKUP_NODE, 225);
-  yield* raw_spin_unlock_irqrestore(io, overflow_list + OL_LOCK, flags, 226); // end of guard scope
+  yield hlist_del(io, ctx + CTX_BACKUP + BACKUP_NODE, 225);
+  yield raw_spin_unlock_irqrestore(io, overflow_list + OL_LOCK, flags, 226); // end of guard scope
   io.leave();
 }
 

@@ -1,0 +1,61 @@
+/**
+ * npm run bench: simulated steps per second on a standard scenario, and in the
+ * same process the speed of a bare generator ping-pong doing no work (the
+ * floor any generator-based engine pays), so the ratio shows the engine's cost.
+ * A benchmark, not a test: numbers vary with the machine and its load.
+ */
+import { performance } from 'node:perf_hooks';
+import { cpus } from 'node:os';
+import { parseScenario } from '../src/scenario/load.ts';
+import { runScenario } from '../src/scenario/run.ts';
+
+const STANDARD = `
+name: bench (same-task release, 4 CPUs, 4 readers, 1 writer)
+machine: { cpus: 4, preempt: full, kasan: true }
+limits: { steps: 3000000 }
+objects: [gp]
+tasks:
+${[0, 1, 2, 3].map((i) => `  - name: reader${i}
+    contexts: { c0: stack }
+    repeat: 10000000
+    program: [ { acquire: c0 }, { deref: c0 }, { spin: 5 }, { release: c0 } ]`).join('\n')}
+  - name: writer
+    repeat: 10000000
+    program: [ { update: gp }, { sleep_us: 2 } ]
+`;
+
+function pingPong(n: number): number {
+  const reg = { kind: 0, addr: 0 };
+  function* g(): Generator<typeof reg, void, number> {
+    for (;;) {
+      reg.kind = 1;
+      reg.addr++;
+      yield reg;
+    }
+  }
+  const gens = [g(), g(), g(), g()];
+  let v = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const r = gens[i & 3].next(v);
+    v = (r.value as typeof reg).kind;
+  }
+  return n / ((performance.now() - t0) / 1000);
+}
+
+const scenario = parseScenario(STANDARD, 'bench');
+runScenario(scenario, { seed: 0, maxSteps: 300000 }); // warm-up
+const best: number[] = [];
+for (let rep = 0; rep < 3; rep++) {
+  const t0 = performance.now();
+  const r = runScenario(scenario, { seed: rep + 1 });
+  const dt = (performance.now() - t0) / 1000;
+  best.push(r.steps / dt);
+}
+pingPong(1_000_000);
+const bare = Math.max(pingPong(5_000_000), pingPong(5_000_000));
+const sps = Math.max(...best);
+console.log(`machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}`);
+console.log(`standard scenario (4 CPUs, 4 readers + writer, 3,000,000 steps): ${Math.round(sps)} steps/s (best of 3)`);
+console.log(`bare generator ping-pong: ${Math.round(bare)} resumes/s`);
+console.log(`ratio engine/bare: ${(sps / bare).toFixed(3)} (the engine runs at ${(100 * sps / bare).toFixed(1)}% of a do-nothing generator loop)`);
