@@ -69,12 +69,73 @@ interface Env {
   spinlocks: Map<string, number>;
 }
 
-/** Per-invocation state of a program: where each ctx lives and what it protects. */
+// ---- compiled programs -------------------------------------------------------------
+// A program is compiled once into tagged ops; a context name becomes a slot index
+// in the task's per-iteration arrays, an object or lock name an address.
+const K_SCHEDULE = 1, K_COND_RESCHED = 2, K_PREEMPT_DISABLE = 3, K_PREEMPT_ENABLE = 4, K_IRQ_DISABLE = 5,
+  K_IRQ_ENABLE = 6, K_ACQUIRE = 7, K_RELEASE = 8, K_DEREF = 9, K_HANDOFF = 10, K_RECEIVE = 11, K_UPDATE = 12,
+  K_SLEEP = 13, K_UDELAY = 14, K_SPIN = 15, K_LOCK = 16, K_UNLOCK = 17, K_SPIN_LOCK = 18, K_SPIN_UNLOCK = 19, K_LOOP = 20;
+
+interface COp {
+  k: number;
+  /** context slot (acquire/release/deref/handoff/receive) */
+  slot: number;
+  /** object, lock or task: an address or id; a count or nanoseconds */
+  arg: number;
+  body: COp[];
+}
+
+const NO_ARG: Record<string, number> = {
+  schedule: K_SCHEDULE, cond_resched: K_COND_RESCHED, preempt_disable: K_PREEMPT_DISABLE,
+  preempt_enable: K_PREEMPT_ENABLE, irq_disable: K_IRQ_DISABLE, irq_enable: K_IRQ_ENABLE,
+};
+
+/** Slots: declared contexts first, then names bound by receive:. */
+function compile(ops: Op[], env: Env, slots: Map<string, number>): COp[] {
+  const slotOf = (n: string) => {
+    let i = slots.get(n);
+    if (i === undefined) slots.set(n, (i = slots.size));
+    return i;
+  };
+  const c = (k: number, slot = -1, arg = 0, body: COp[] = []): COp => ({ k, slot, arg, body });
+  return ops.map((op): COp => {
+    if (typeof op === 'string') return c(NO_ARG[op]);
+    const [key] = Object.keys(op);
+    if (key in NO_ARG) return c(NO_ARG[key]);
+    if ('acquire' in op) {
+      const a = op.acquire;
+      const from = (typeof a === 'string' ? undefined : a.from) ?? env.objects.keys().next().value!;
+      return c(K_ACQUIRE, slotOf(typeof a === 'string' ? a : a.ctx), env.objects.get(from)!);
+    }
+    if ('release' in op) return c(K_RELEASE, slotOf(op.release));
+    if ('deref' in op) return c(K_DEREF, slotOf(op.deref));
+    if ('handoff' in op) return c(K_HANDOFF, slotOf(op.handoff.ctx), env.tasks.get(op.handoff.to)!);
+    if ('receive' in op) return c(K_RECEIVE, slotOf(op.receive));
+    if ('update' in op) return c(K_UPDATE, -1, env.objects.get(op.update)!);
+    if ('sleep_us' in op) return c(K_SLEEP, -1, Math.round(op.sleep_us * 1000));
+    if ('udelay_us' in op) return c(K_UDELAY, -1, Math.round(op.udelay_us * 1000));
+    if ('spin' in op) return c(K_SPIN, -1, op.spin);
+    if ('lock' in op) return c(K_LOCK, -1, env.locks.get(op.lock)!);
+    if ('unlock' in op) return c(K_UNLOCK, -1, env.locks.get(op.unlock)!);
+    if ('spin_lock' in op) return c(K_SPIN_LOCK, -1, env.spinlocks.get(op.spin_lock)!);
+    if ('spin_unlock' in op) return c(K_SPIN_UNLOCK, -1, env.spinlocks.get(op.spin_unlock)!);
+    if ('loop' in op) return c(K_LOOP, -1, op.loop.times, compile(op.loop.do, env, slots));
+    throw new Error(`uncompiled op ${key}`);
+  });
+}
+
+/**
+ * One invocation's state, reused across iterations: for each slot, the ctx
+ * address, the pointer it protects, and whether it was received (handed over).
+ */
 interface Frame {
-  ctx: Map<string, number>;
-  held: Map<string, number>;
-  /** names bound by receive: -> the ctx address and pointer handed over */
-  received: Map<string, { ctx: number; ptr: number }>;
+  ctx: Float64Array;
+  held: Float64Array;
+  received: Uint8Array;
+}
+
+function newFrame(n: number): Frame {
+  return { ctx: new Float64Array(n), held: new Float64Array(n), received: new Uint8Array(n) };
 }
 
 export function buildMachine(s: Scenario, strategy: Strategy, overrides: Partial<MachineConfig> = {}): Machine {
@@ -90,9 +151,7 @@ export function buildMachine(s: Scenario, strategy: Strategy, overrides: Partial
     env.objects.set(o, gp);
   }
   const lockOf = (map: Map<string, number>, name: string, size: number) => {
-    let a = map.get(name);
-    if (a === undefined) map.set(name, (a = m.mem.allocStatic(size)));
-    return a;
+    if (!map.has(name)) map.set(name, m.mem.allocStatic(size));
   };
   const collectLocks = (ops: Op[]) => {
     for (const op of ops) {
@@ -110,134 +169,135 @@ export function buildMachine(s: Scenario, strategy: Strategy, overrides: Partial
   const firstTask = m.tasks.length;
   s.tasks.forEach((t, i) => env.tasks.set(t.name, firstTask + i));
   for (const t of s.tasks) {
-    const statics = new Map<string, number>();
-    const stackCtx: string[] = [];
+    const slots = new Map<string, number>();
+    const statics: [number, number][] = [];
+    const stackSlots: number[] = [];
     for (const [c, kind] of Object.entries(t.contexts)) {
-      if (kind === 'static') statics.set(c, m.mem.allocStatic(version.ctxSize));
-      else stackCtx.push(c);
+      slots.set(c, slots.size);
+      if (kind === 'static') statics.push([slots.get(c)!, m.mem.allocStatic(version.ctxSize)]);
+      else stackSlots.push(slots.get(c)!);
     }
-    m.spawn(t.name, (io) => taskMain(io, env, t.program, t.repeat, statics, stackCtx), { cpu: t.cpu, pinned: t.pinned });
+    const program = compile(t.program, env, slots);
+    const fr = newFrame(slots.size);
+    for (const [i, a] of statics) fr.ctx[i] = a;
+    m.spawn(t.name, (io) => taskMain(io, env, program, t.repeat, fr, stackSlots), { cpu: t.cpu, pinned: t.pinned });
   }
   s.irqs.forEach((q) => {
-    const statics = new Map<string, number>();
-    for (const c of Object.keys(q.contexts)) statics.set(c, m.mem.allocStatic(version.ctxSize));
-    m.addIrq({
-      name: q.name, cpu: q.cpu, periodNs: q.every_us * 1000,
-      handler: (io) => irqMain(io, env, q.program, statics),
-    });
+    const slots = new Map<string, number>();
+    for (const c of Object.keys(q.contexts)) slots.set(c, slots.size);
+    const program = compile(q.program, env, slots);
+    const fr = newFrame(slots.size);
+    for (const i of slots.values()) fr.ctx[i] = m.mem.allocStatic(version.ctxSize);
+    m.addIrq({ name: q.name, cpu: q.cpu, periodNs: q.every_us * 1000, handler: (io) => irqMain(io, env, program, fr) });
   });
   return m;
 }
 
-function* taskMain(io: Port, env: Env, program: Op[], repeat: number, statics: Map<string, number>, stackCtx: string[]): KGen {
+function* taskMain(io: Port, env: Env, program: COp[], repeat: number, fr: Frame, stackSlots: number[]): KGen {
   io.enter(F_task);
   const m = env.m;
   const t: Task = io.task;
   const ctxSize = m.hazptr.ctxSize;
   m.printk(`hazsim: ${t.comm} (pid ${t.pid}) started on CPU${t.cpu}`);
-  const frameSize = stackCtx.length * ctxSize;
+  const frameSize = stackSlots.length * ctxSize;
   for (let it = 0; it < repeat; it++) {
-    const fr: Frame = { ctx: new Map(statics), held: new Map(), received: new Map() };
+    // a stack frame per iteration: the contexts declared `stack` live in it
     const base = frameSize ? m.stackPush(t, frameSize) : 0;
-    stackCtx.forEach((c, k) => fr.ctx.set(c, base + k * ctxSize));
+    for (let k = 0; k < stackSlots.length; k++) fr.ctx[stackSlots[k]] = base + k * ctxSize;
+    fr.held.fill(0);
     yield runOps(io, env, program, fr);
     if (frameSize) m.stackPop(t, base, frameSize, F_task.name);
   }
   io.leave();
 }
 
-function* irqMain(io: Port, env: Env, program: Op[], statics: Map<string, number>): KGen {
+function* irqMain(io: Port, env: Env, program: COp[], fr: Frame): KGen {
   io.enter(F_irq);
-  yield runOps(io, env, program, { ctx: new Map(statics), held: new Map(), received: new Map() });
+  fr.held.fill(0);
+  yield runOps(io, env, program, fr);
   io.leave();
 }
 
-function* runOps(io: Port, env: Env, ops: Op[], fr: Frame): KGen {
+function* runOps(io: Port, env: Env, ops: COp[], fr: Frame): KGen {
   const m = env.m;
   const hz = m.hazptr;
-  for (const op of ops) {
-    if (typeof op === 'string' || Object.values(op)[0] === null) {
-      const k = typeof op === 'string' ? op : Object.keys(op)[0];
-      switch (k) {
-        case 'schedule': yield schedule(io); break;
-        case 'cond_resched': yield cond_resched(io); break;
-        case 'preempt_disable': io.preempt_disable(); break;
-        case 'preempt_enable': io.preempt_enable(); break;
-        case 'irq_disable': io.local_irq_disable(); break;
-        case 'irq_enable': io.local_irq_enable(); break;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    const s = op.slot;
+    switch (op.k) {
+      case K_SCHEDULE: yield schedule(io); break;
+      case K_COND_RESCHED: yield cond_resched(io); break;
+      case K_PREEMPT_DISABLE: io.preempt_disable(); break;
+      case K_PREEMPT_ENABLE: io.preempt_enable(); break;
+      case K_IRQ_DISABLE: io.local_irq_disable(); break;
+      case K_IRQ_ENABLE: io.local_irq_enable(); break;
+      case K_ACQUIRE: {
+        const ctx = fr.ctx[s];
+        while (!(yield io.op(OP_WAIT_HANDOFF, S_wait_handoff, 0, ctx))) yield schedule(io);
+        fr.held[s] = yield hz.hazptr_acquire(io, ctx, op.arg, 0);
+        fr.received[s] = 0;
+        break;
       }
-      continue;
-    }
-    if ('acquire' in op) {
-      const a = op.acquire;
-      const name = typeof a === 'string' ? a : a.ctx;
-      const from = (typeof a === 'string' ? undefined : a.from) ?? env.objects.keys().next().value!;
-      const ctx = fr.ctx.get(name)!;
-      while (!(yield io.op(OP_WAIT_HANDOFF, S_wait_handoff, 0, ctx))) yield schedule(io);
-      const p = yield hz.hazptr_acquire(io, ctx, env.objects.get(from)!, 0);
-      fr.held.set(name, p);
-    } else if ('release' in op) {
-      const r = fr.received.get(op.release);
-      if (r) {
-        yield hz.hazptr_release(io, r.ctx, r.ptr, 0);
-        fr.received.delete(op.release);
-        m.handoffReleased(r.ctx);
-      } else {
-        yield hz.hazptr_release(io, fr.ctx.get(op.release)!, fr.held.get(op.release) ?? 0, 0);
-        fr.held.delete(op.release);
+      case K_RELEASE:
+        yield hz.hazptr_release(io, fr.ctx[s], fr.held[s], 0);
+        if (fr.received[s]) m.handoffReleased(fr.ctx[s]);
+        fr.held[s] = 0;
+        fr.received[s] = 0;
+        break;
+      case K_DEREF:
+        if (fr.held[s]) {
+          io.enter(F_deref);
+          yield io.load(fr.held[s], ORD_ONCE, S_deref);
+          io.leave();
+        }
+        break;
+      case K_HANDOFF:
+        yield io.op(OP_HANDOFF, S_handoff, fr.held[s], fr.ctx[s], op.arg);
+        fr.held[s] = 0;
+        fr.received[s] = 0;
+        break;
+      case K_RECEIVE: {
+        while (!(yield io.op(OP_RECEIVE, S_receive))) yield schedule(io);
+        const got = io.task.received!;
+        fr.ctx[s] = got.ctx;
+        fr.held[s] = got.ptr;
+        fr.received[s] = 1;
+        break;
       }
-    } else if ('deref' in op) {
-      const r = fr.received.get(op.deref);
-      const p = r ? r.ptr : fr.held.get(op.deref) ?? 0;
-      if (p) {
-        io.enter(F_deref);
-        yield io.load(p, ORD_ONCE, S_deref);
+      case K_UPDATE: {
+        const gp = op.arg;
+        io.enter(F_update);
+        const p = yield io.op(OP_KMALLOC, S_new, OBJ_SIZE);
+        yield io.store(p, OBJ_MAGIC, ORD_PLAIN, S_init);
+        const old = yield io.load(gp, ORD_PLAIN, S_publish_old);
+        yield io.store(gp, p, ORD_RELEASE, S_publish);
+        yield hz.hazptr_synchronize(io, old, 0);
+        yield io.op(OP_KFREE, S_free, 0, old);
         io.leave();
+        break;
       }
-    } else if ('handoff' in op) {
-      const h = op.handoff;
-      const r = fr.received.get(h.ctx);
-      const ctx = r ? r.ctx : fr.ctx.get(h.ctx)!;
-      const p = r ? r.ptr : fr.held.get(h.ctx) ?? 0;
-      yield io.op(OP_HANDOFF, S_handoff, p, ctx, env.tasks.get(h.to)!);
-      fr.held.delete(h.ctx);
-      fr.received.delete(h.ctx);
-    } else if ('receive' in op) {
-      while (!(yield io.op(OP_RECEIVE, S_receive))) yield schedule(io);
-      const got = io.task.received!;
-      fr.received.set(op.receive, { ctx: got.ctx, ptr: got.ptr });
-    } else if ('update' in op) {
-      const gp = env.objects.get(op.update)!;
-      io.enter(F_update);
-      const p = yield io.op(OP_KMALLOC, S_new, OBJ_SIZE);
-      yield io.store(p, OBJ_MAGIC, ORD_PLAIN, S_init);
-      const old = yield io.load(gp, ORD_PLAIN, S_publish_old);
-      yield io.store(gp, p, ORD_RELEASE, S_publish);
-      yield hz.hazptr_synchronize(io, old, 0);
-      yield io.op(OP_KFREE, S_free, 0, old);
-      io.leave();
-    } else if ('sleep_us' in op) {
-      io.enter(F_sleep);
-      m.mightSleep(io, F_sleep.file);
-      yield io.op(OP_SLEEP, S_sleep, Math.round(op.sleep_us * 1000));
-      yield schedule(io);
-      io.leave();
-    } else if ('udelay_us' in op) {
-      io.enter(F_udelay);
-      yield io.op(OP_UDELAY, S_udelay, Math.round(op.udelay_us * 1000));
-      io.leave();
-    } else if ('spin' in op) {
-      for (let i = 0; i < op.spin; i++) yield io.op(OP_NOP, S_spin);
-    } else if ('lock' in op) {
-      yield mutex_lock(io, env.locks.get(op.lock)!, 0);
-    } else if ('unlock' in op) {
-      yield mutex_unlock(io, env.locks.get(op.unlock)!, 0);
-    } else if ('spin_lock' in op) {
-      yield raw_spin_lock(io, env.spinlocks.get(op.spin_lock)!, 0);
-    } else if ('spin_unlock' in op) {
-      yield raw_spin_unlock(io, env.spinlocks.get(op.spin_unlock)!, 0);
-    } else if ('loop' in op) {
-      for (let i = 0; i < op.loop.times; i++) yield runOps(io, env, op.loop.do, fr);
+      case K_SLEEP:
+        io.enter(F_sleep);
+        m.mightSleep(io, F_sleep.file);
+        yield io.op(OP_SLEEP, S_sleep, op.arg);
+        yield schedule(io);
+        io.leave();
+        break;
+      case K_UDELAY:
+        io.enter(F_udelay);
+        yield io.op(OP_UDELAY, S_udelay, op.arg);
+        io.leave();
+        break;
+      case K_SPIN:
+        for (let n = 0; n < op.arg; n++) yield io.op(OP_NOP, S_spin);
+        break;
+      case K_LOCK: yield mutex_lock(io, op.arg, 0); break;
+      case K_UNLOCK: yield mutex_unlock(io, op.arg, 0); break;
+      case K_SPIN_LOCK: yield raw_spin_lock(io, op.arg, 0); break;
+      case K_SPIN_UNLOCK: yield raw_spin_unlock(io, op.arg, 0); break;
+      case K_LOOP:
+        for (let n = 0; n < op.arg; n++) yield runOps(io, env, op.body, fr);
+        break;
     }
   }
 }
