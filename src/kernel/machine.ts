@@ -82,6 +82,8 @@ export class Task {
   readonly mailbox: Handoff[] = [];
   received: Handoff | null = null;
   exited = false;
+  /** simulated time it was last switched in; -1 before it first ran */
+  lastRan = -1;
 
   constructor(
     m: Machine,
@@ -154,6 +156,8 @@ export class Machine {
   bug: Bug | null = null;
   endReason: EndReason = 'done';
   divergence = '';
+  /** counters a run reports and tests check: did preemption and migration happen at all? */
+  readonly stats = { switches: 0, preemptions: 0, migrations: 0, irqs: 0 };
   /** called after each step when set (--trace) */
   tracer: ((s: StepRecord) => void) | null = null;
 
@@ -342,6 +346,7 @@ export class Machine {
       const d = this.decide(D_PREEMPT, 2);
       this.where(cpu.id, t.id, f.site);
       if (d === 1) {
+        this.stats.preemptions++;
         this.pushFrame(t, FRAME_PREEMPT, preempt_schedule_irq);
         return;
       }
@@ -586,6 +591,9 @@ export class Machine {
     prev.frames[prev.fdepth - 1].resumePending = true;
     if (!prev.isIdle && prev.state === TASK_RUNNING) this.enqueue(prev, this.selectCpu(prev));
     cpu.curr = next;
+    this.stats.switches++;
+    if (!next.isIdle && next.cpu !== cpu.id && next.frames[0].gen !== null && next.lastRan >= 0) this.stats.migrations++;
+    next.lastRan = this.now;
     next.cpu = cpu.id;
     next.onCpu = true;
     cpu.lastResched = this.now;
@@ -608,6 +616,7 @@ export class Machine {
     const bit = cpu.irqPending & -cpu.irqPending;
     cpu.irqPending &= ~bit;
     const irq = this.irqs[31 - Math.clz32(bit)];
+    this.stats.irqs++;
     this.pushFrame(t, FRAME_IRQ, (io) => this.irqEntry(io, irq));
   }
 

@@ -68,6 +68,7 @@ export class Memory {
   constructor(readonly kasan: boolean, capacityBytes = 1 << 20) {
     this.words = new Float64Array(capacityBytes / 8);
     this.shadow = new Uint8Array(capacityBytes / 8);
+    this.pageClass = new Uint16Array(capacityBytes / PAGE_SIZE);
     this.staticRegion = this.mapRegion('static', 64 * 1024, PRINT_BASE.static, -1);
   }
 
@@ -95,7 +96,7 @@ export class Memory {
     s.set(this.shadow);
     this.words = w;
     this.shadow = s;
-    const pc = new Uint16Array(n / (PAGE_SIZE / 8));
+    const pc = new Uint16Array((n * 8) / PAGE_SIZE);
     pc.set(this.pageClass);
     this.pageClass = pc;
   }

@@ -48,6 +48,7 @@ export interface RunResult {
   history: StepLine[];
   decisions: number;
   scheduleDigest: string;
+  stats: { switches: number; preemptions: number; migrations: number; irqs: number };
   schedule: Schedule;
 }
 
@@ -78,6 +79,7 @@ export function runScenario(s: Scenario, o: RunOptions): RunResult {
     log: m.log,
     history: m.history().map((r) => stepLine(m, r)),
     decisions: m.schedule.length,
+    stats: { ...m.stats },
     scheduleDigest: m.schedule.digest(),
     schedule: m.schedule,
   };
