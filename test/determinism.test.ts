@@ -1,0 +1,70 @@
+/**
+ * Same scenario + seed -> byte-identical output; different seeds -> different
+ * schedules; a recorded schedule replays to the same run; a replay that no
+ * longer fits stops at the first divergent decision.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { main, type CliIO } from '../src/cli/index.ts';
+import { parseScenario } from '../src/scenario/load.ts';
+import { runScenario } from '../src/scenario/run.ts';
+import { Schedule } from '../src/sched/schedule.ts';
+import { text } from './helpers.ts';
+
+async function cli(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIO = { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false, exitCode: 0 };
+  const code = await main(args, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const handoff = parseScenario(readFileSync('scenarios/cross-task-handoff.yaml', 'utf8'), 'scenarios/cross-task-handoff.yaml');
+const sameTask = parseScenario(readFileSync('scenarios/same-task-release.yaml', 'utf8'), 'scenarios/same-task-release.yaml');
+
+describe('determinism', () => {
+  it('one seed twice gives byte-identical output (run command, both shipped scenarios)', async () => {
+    for (const f of ['scenarios/same-task-release.yaml', 'scenarios/cross-task-handoff.yaml']) {
+      const a = await cli(['run', f, '--seed', '7']);
+      const b = await cli(['run', f, '--seed', '7']);
+      expect(a.out.length).toBeGreaterThan(100);
+      expect(b.out).toBe(a.out);
+      expect(b.code).toBe(a.code);
+      const ja = await cli(['run', f, '--seed', '7', '--json']);
+      const jb = await cli(['run', f, '--seed', '7', '--json']);
+      expect(jb.out).toBe(ja.out);
+    }
+  });
+
+  it('different seeds give different schedules', () => {
+    const digests = new Set<string>();
+    for (let s = 0; s < 10; s++) digests.add(runScenario(sameTask, { seed: s }).scheduleDigest);
+    expect(digests.size).toBe(10);
+  });
+
+  it('a recorded schedule replays to the same run, without the seed', () => {
+    for (const [sc, seed] of [[sameTask, 3], [handoff, 1], [handoff, 5]] as const) {
+      const a = runScenario(sc, { seed });
+      const replay = Schedule.decode(a.schedule.encode());
+      const b = runScenario(sc, { seed: 999999, replay });
+      expect(b.outcome).toBe(a.outcome);
+      expect(b.steps).toBe(a.steps);
+      expect(b.scheduleDigest).toBe(a.scheduleDigest);
+      expect(b.bug?.signature).toBe(a.bug?.signature);
+      expect(text(b).replaceAll('seed 999999', 'seed X')).toBe(text(a).replaceAll(`seed ${seed}`, 'seed X'));
+    }
+  });
+
+  it('a schedule replayed against a changed scenario stops at the first divergent decision', () => {
+    const a = runScenario(handoff, { seed: 1 });
+    const changed = parseScenario(readFileSync('scenarios/cross-task-handoff.yaml', 'utf8').replace('cpus: 2', 'cpus: 3'), 'changed.yaml');
+    const b = runScenario(changed, { seed: 1, replay: a.schedule.snapshot() });
+    expect(b.outcome).toBe('divergence');
+    expect(b.divergence).toMatch(/^decision #\d+/);
+    // a schedule cut short ends with its own message
+    const cut = Schedule.decode(a.schedule.encode().split(' ').slice(0, 20).join(' '));
+    const c = runScenario(handoff, { seed: 1, replay: cut });
+    expect(c.outcome).toBe('divergence');
+    expect(c.divergence).toMatch(/schedule ends after 20 decisions/);
+  });
+});
