@@ -15,15 +15,21 @@ export interface CliIO {
 }
 
 export function createCLI(io: CliIO): Command {
+  const output = {
+    writeOut: (s: string) => io.out(s.replace(/\n$/, '')),
+    writeErr: (s: string) => io.err(s.replace(/\n$/, '')),
+    // A usage error is one line, like every other bad input: "hazsim: unknown option '--sed' (Did you mean --seed?)".
+    outputError: (s: string, write: (s: string) => void) => write(`hazsim: ${s.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}`),
+  };
   const program = new Command('hazsim')
     .description('hazsim: a deterministic SMP kernel model that runs the Linux hazptr code one memory access at a time')
     .version('0.1.0')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) })
+    .configureOutput(output)
     .showHelpAfterError(false)
     .addHelpText('after', '\nExample:\n  $ hazsim run scenarios/same-task-release.yaml --seed 42\n');
   const cmds = [runCommand(io)];
-  for (const c of cmds) program.addCommand(c.exitOverride().configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) }));
+  for (const c of cmds) program.addCommand(c.exitOverride().configureOutput(output));
   return program;
 }
 
@@ -39,7 +45,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       return EXIT_INPUT;
     }
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      // 'commander.help': no command given, help printed on stderr: a usage error
       return EXIT_INPUT; // commander already printed its one-line message
     }
     throw e;

@@ -32,8 +32,8 @@ export function parseScenario(text: string, file: string): Scenario {
     const p = lc.linePos(e.pos[0]);
     throw new InputError(`${file}:${p.line}:${p.col}: YAML syntax error: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
   }
-  const where = (path: Path): string => {
-    const pos = positionOf(doc, lc, path);
+  const where = (path: Path, atKey = false): string => {
+    const pos = positionOf(doc, lc, path, atKey);
     const field = fmtPath(path);
     return `${file}:${pos}${field ? `: ${field}` : ''}`;
   };
@@ -42,26 +42,52 @@ export function parseScenario(text: string, file: string): Scenario {
   const r = scenarioSchema.safeParse(raw);
   if (!r.success) {
     const issue = pickIssue(r.error.issues);
-    throw new InputError(`${where(issue.path as Path)}: ${describeIssue(issue)}`);
+    const path = issue.path as Path;
+    // An unknown key: point at the key itself, and name it.
+    if (issue.code === 'unrecognized_keys') throw new InputError(`${where([...path, issue.keys[0]], true)}: ${describeIssue(issue, undefined)}`);
+    throw new InputError(`${where(path)}: ${describeIssue(issue, valueAt(raw, path))}`);
   }
   semanticChecks(r.data, where);
   return r.data;
 }
 
 function pickIssue(issues: z.core.$ZodIssue[]): z.core.$ZodIssue {
-  // For a union (an op), report the branch that matched its key, not "invalid input".
+  // For a union (an op), report the branch that matched its key, not "invalid input":
+  // the one with no unknown keys whose first problem is inside the value (non-empty path).
   const first = issues[0];
   if (first.code === 'invalid_union' && 'errors' in first) {
     const branches = (first as unknown as { errors: z.core.$ZodIssue[][] }).errors;
-    const keyed = branches.find((b) => b.length && !(b[0].code === 'unrecognized_keys') && !(b[0].code === 'invalid_type' && b[0].path.length === 0));
-    if (keyed) return { ...keyed[0], path: [...first.path, ...keyed[0].path] } as z.core.$ZodIssue;
+    const keyed = branches.find((b) => b.length && b[0].path.length > 0 && !b.some((i) => i.code === 'unrecognized_keys'));
+    if (keyed) return pickIssue([{ ...keyed[0], path: [...first.path, ...keyed[0].path] } as z.core.$ZodIssue]);
   }
   return first;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+function valueAt(root: unknown, path: Path): unknown {
+  let v = root;
+  for (const k of path) v = v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined;
+  return v;
+}
+
+const OP_NAMES = `acquire, release, deref, handoff, receive, update, sleep_us, udelay_us, spin, lock, unlock, spin_lock, spin_unlock, loop, ${NO_ARG_OPS.join(', ')}`;
+
+function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
   if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
-  if (issue.code === 'invalid_union') return `not a known operation (expected one of: acquire, release, deref, handoff, receive, update, sleep_us, udelay_us, spin, lock, unlock, spin_lock, spin_unlock, loop, ${NO_ARG_OPS.join(', ')})`;
+  if (issue.code === 'invalid_union') {
+    const branches = 'errors' in issue ? (issue as unknown as { errors: z.core.$ZodIssue[][] }).errors : [];
+    if (typeof issue.path[issue.path.length - 1] !== 'number') {
+      // A value with two accepted shapes (acquire: NAME or { ctx, from }) that fits neither.
+      const expected = [...new Set(branches.map((b) => (b[0] && 'expected' in b[0] ? String(b[0].expected) : '')).filter(Boolean))];
+      const received = /received (\w+)/.exec(branches[0]?.[0]?.message ?? '')?.[1];
+      if (expected.length) return `expected ${expected.join(' or ')}${received ? `, received ${received}` : ''}`;
+      return issue.message;
+    }
+    // An entry of a program: an unknown op name, or more than one key.
+    const keys = value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value) : [];
+    if (keys.length > 1) return `an operation has exactly one key, got ${keys.map((k) => `'${k}'`).join(', ')}`;
+    const op = typeof value === 'string' ? value : keys[0];
+    return `${op !== undefined ? `unknown operation '${op}'` : 'not an operation'} (expected one of: ${OP_NAMES})`;
+  }
   if (issue.code === 'invalid_value' && 'values' in issue) return `must be one of ${(issue.values as unknown[]).map((v) => `'${String(v)}'`).join(', ')}`;
   if (issue.code === 'too_small' && 'minimum' in issue) return issue.origin === 'array' ? `needs at least ${issue.minimum} entr${Number(issue.minimum) === 1 ? 'y' : 'ies'}` : `must be ${issue.inclusive === false ? 'greater than' : 'at least'} ${issue.minimum}`;
   if (issue.code === 'too_big' && 'maximum' in issue) return `must be at most ${issue.maximum}`;
@@ -167,7 +193,7 @@ function fmtPath(path: Path): string {
 }
 
 /** line:col of the deepest node on `path` that exists in the document. */
-function positionOf(doc: Document, lc: LineCounter, path: Path): string {
+function positionOf(doc: Document, lc: LineCounter, path: Path, atKey = false): string {
   let node: unknown = doc.contents;
   let pos = 0;
   const take = (n: unknown) => {
@@ -175,11 +201,12 @@ function positionOf(doc: Document, lc: LineCounter, path: Path): string {
     if (r) pos = r[0];
   };
   take(node);
-  for (const k of path) {
+  for (const [i, k] of path.entries()) {
     if (isMap(node)) {
       const pair = node.items.find((it) => (it.key as { value?: unknown } | null)?.value === k);
       if (!pair) break;
       take(pair.key);
+      if (atKey && i === path.length - 1) break; // the key itself, not its value
       if (pair.value) take(pair.value);
       node = pair.value;
     } else if (isSeq(node) && typeof k === 'number') {
