@@ -21,15 +21,16 @@ export function runCommand(io: CliIO): Command {
     .argument('<scenario>', 'scenario file (YAML)')
     .addOption(new Option('--seed <n>', 'scheduler seed (an integer)').default('1'))
     .option('--steps <n>', 'step budget (overrides limits.steps)')
+    .option('--bootarg <params>', 'hazptrtorture module parameters, e.g. "hazptrtorture.onoff_interval=3333 hazptrtorture.stat_interval=15"')
     .option('--trace', 'print every step as it runs')
     .option('--json', 'print the result as JSON (seed, outcome, bug, steps, schedule)')
     .option('--quiet', 'print only the report and the summary')
     .option('--no-color', 'no colour, even on a terminal')
     .addHelpText('after', '\nExample:\n  $ hazsim run scenarios/same-task-release.yaml --seed 42\n')
-    .action((file: string, opts: { seed: string; steps?: string; trace?: boolean; json?: boolean; quiet?: boolean; color: boolean }) => {
+    .action((file: string, opts: { seed: string; steps?: string; bootarg?: string; trace?: boolean; json?: boolean; quiet?: boolean; color: boolean }) => {
       const seed = parseIntArg('--seed', opts.seed);
       const steps = opts.steps !== undefined ? parseIntArg('--steps', opts.steps, 1) : undefined;
-      const scenario = loadScenario(file);
+      const scenario = loadScenario(file, opts.bootarg);
       const traceLines: string[] = [];
       const r = runScenario(scenario, {
         seed, maxSteps: steps,
@@ -39,7 +40,7 @@ export function runCommand(io: CliIO): Command {
       if (opts.json) io.out(JSON.stringify(jsonRun(r)));
       else {
         const color = opts.color && io.isTTY && !process.env.NO_COLOR;
-        io.out(formatRun(r, { color, quiet: !!opts.quiet, replayCommand: `hazsim run ${file}${steps !== undefined ? ` --steps ${steps}` : ''}` }).join('\n'));
+        io.out(formatRun(r, { color, quiet: !!opts.quiet, replayCommand: `hazsim run ${file}${steps !== undefined ? ` --steps ${steps}` : ''}${opts.bootarg !== undefined ? ` --bootarg ${JSON.stringify(opts.bootarg)}` : ''}` }).join('\n'));
       }
       io.exitCode = r.bug ? EXIT_BUG : EXIT_OK;
       if (r.outcome === 'divergence') io.exitCode = 2;

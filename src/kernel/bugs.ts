@@ -17,7 +17,9 @@ export type BugKind =
   | 'soft-lockup'
   | 'hung-task'
   | 'deadlock'
-  | 'quiescence-leak';
+  | 'quiescence-leak'
+  | 'too-short-grace-period'
+  | 'writer-stall';
 
 export interface TraceEntry {
   fn: string;

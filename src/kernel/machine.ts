@@ -19,9 +19,9 @@ import type { Region } from './addr.ts';
 import {
   FRAME_IRQ, FRAME_PREEMPT, FRAME_TASK, OP_CMPXCHG, OP_EXIT, OP_FENCE, OP_HANDOFF, OP_IDLE, OP_KFREE, OP_KMALLOC,
   OP_LOAD, OP_MUTEX_LOCK, OP_MUTEX_UNLOCK, OP_NOP, OP_PICK, OP_RAND, OP_RECEIVE, OP_RELAX, OP_RESCHED, OP_SLEEP,
-  OP_STORE, OP_SWITCH, OP_UDELAY, OP_WAIT_HANDOFF, OP_XCHG, Port, type KGen,
+  OP_STORE, OP_SWITCH, OP_UDELAY, OP_WAIT_HANDOFF, OP_XCHG, ORD_RELEASE, Port, type KGen,
 } from './port.ts';
-import { functions, kfunc, sites } from './sites.ts';
+import { functions, kfunc, site, sites } from './sites.ts';
 import { MUTEX_OWNER } from './locks.ts';
 import { D_CPU, D_PICK, D_PREEMPT, D_RAND, D_WAKE_CPU, type Strategy } from '../sched/strategy.ts';
 import { Schedule } from '../sched/schedule.ts';
@@ -49,6 +49,8 @@ export interface MachineConfig {
   historySteps: number;
   /** "7.0.0-rc1" etc., printed on CPU: lines */
   release: string;
+  /** check at the end that no slot or backup slot still holds an address (default on) */
+  quiescence?: boolean;
 }
 
 export const TASK_RUNNING = 0;
@@ -113,6 +115,7 @@ export class Cpu {
   irqPending = 0;
   lastResched = 0;
   online = true;
+  readonly ipiQueue: { fn: (io: Port) => KGen; csd: number }[] = [];
   constructor(readonly id: number) {}
 }
 
@@ -142,6 +145,11 @@ export interface StepRecord {
 }
 
 const F_irq = kfunc('asm_sysvec_apic_timer_interrupt', 'arch/x86/include/asm/idtentry.h');
+const F_ipi = kfunc('asm_sysvec_call_function_single', 'arch/x86/include/asm/idtentry.h');
+const F_generic_smp_call = kfunc('__flush_smp_call_function_queue', 'kernel/smp.c');
+const S_csd_unlock = site(F_generic_smp_call, 0, 'csd_unlock(csd);', 'store-release csd->flags = 0');
+/** irqPending bit for the call-function IPI; bits below are the scenario's periodic irqs */
+const IPI_BIT = 1 << 30;
 const F_kmalloc = kfunc('__kmalloc_cache_noprof', 'mm/slub.c');
 const F_kfree = kfunc('kfree', 'mm/slub.c');
 
@@ -187,7 +195,13 @@ export class Machine {
   private readonly hMeta: Int32Array; // cpu, task, site, kind
   private hPos = 0;
 
-  constructor(readonly cfg: MachineConfig, readonly hazptr: HazptrVersion, readonly strategy: Strategy) {
+  constructor(
+    readonly cfg: MachineConfig,
+    readonly hazptr: HazptrVersion,
+    readonly strategy: Strategy,
+    /** a workload's per-CPU variables, defined before the per-CPU areas are laid out */
+    definePercpu?: (mem: Memory) => void,
+  ) {
     this.mem = new Memory(cfg.kasan);
     this.preemptFull = cfg.preempt === 'full';
     this.elig = new Int32Array(cfg.cpus);
@@ -197,6 +211,7 @@ export class Machine {
     this.hVal = new Float64Array(H);
     this.hMeta = new Int32Array(H * 4).fill(-1);
     hazptr.setup(this);
+    definePercpu?.(this.mem);
     this.mem.layoutPercpu(cfg.cpus);
     for (let c = 0; c < cfg.cpus; c++) {
       const cpu = new Cpu(c);
@@ -288,7 +303,7 @@ export class Machine {
       }
       throw e;
     }
-    if (this.endReason === 'done' && !this.bug) this.checkQuiescence();
+    if (this.endReason === 'done' && !this.bug && this.cfg.quiescence !== false) this.checkQuiescence();
   }
 
   private loop(): void {
@@ -612,12 +627,43 @@ export class Machine {
     this.enqueue(t, this.selectCpu(t));
   }
 
+  /**
+   * smp_call_function_single(): queue `fn` for `cpu`'s IPI handler; the handler
+   * stores 0 to `csd` (csd_unlock) when fn returns. The caller spins on `csd`.
+   */
+  sendIpi(cpu: number, fn: (io: Port) => KGen, csd: number): void {
+    this.cpus[cpu].ipiQueue.push({ fn, csd });
+    this.cpus[cpu].irqPending |= IPI_BIT;
+    this.eligDirty = true;
+  }
+
   private deliverIrq(cpu: Cpu, t: Task): void {
     const bit = cpu.irqPending & -cpu.irqPending;
     cpu.irqPending &= ~bit;
+    if (bit === IPI_BIT) {
+      const call = cpu.ipiQueue.shift()!;
+      if (cpu.ipiQueue.length) cpu.irqPending |= IPI_BIT;
+      this.stats.irqs++;
+      this.pushFrame(t, FRAME_IRQ, (io) => this.ipiEntry(io, call.fn, call.csd));
+      return;
+    }
     const irq = this.irqs[31 - Math.clz32(bit)];
     this.stats.irqs++;
     this.pushFrame(t, FRAME_IRQ, (io) => this.irqEntry(io, irq));
+  }
+
+  private *ipiEntry(io: Port, fn: (io: Port) => KGen, csd: number): KGen {
+    io.enter(F_ipi);
+    io.enter(F_generic_smp_call);
+    const cpu = this.cpus[io.task.cpu];
+    cpu.preemptCount += HARDIRQ_OFFSET;
+    cpu.irqsOff = true;
+    yield fn(io);
+    yield io.store(csd, 0, ORD_RELEASE, S_csd_unlock);
+    cpu.preemptCount -= HARDIRQ_OFFSET;
+    cpu.irqsOff = false;
+    io.leave();
+    io.leave();
   }
 
   private *irqEntry(io: Port, irq: IrqSpec): KGen {
@@ -1003,10 +1049,10 @@ export class Machine {
 
   private report(kind: BugKind, cpu: Cpu, t: Task, o: {
     headline: string; pre?: string[]; post?: string[]; oops?: boolean; ripSite?: number; ripLine?: number;
-    frames?: Port; noCpuLine?: boolean; kasan?: boolean; kasanWhat?: string;
+    frames?: Port; noCpuLine?: boolean; kasan?: boolean; kasanWhat?: string; traceOf?: Task;
   }): void {
     if (this.bug) return;
-    const trace = o.frames ? this.captureTrace(t, o.ripLine ?? -1) : [];
+    const trace = o.frames ? this.captureTrace(o.traceOf ?? t, o.ripLine ?? -1) : [];
     let rip: Bug['rip'];
     let callers = trace;
     if (o.ripSite !== undefined && o.ripSite > 0) {
@@ -1023,6 +1069,12 @@ export class Machine {
     };
     this.stopped = true;
     this.endReason = 'bug';
+  }
+
+  /** A failure the torture module itself reports (its statistics print). `task`: whose stack to show. */
+  tortureBug(io: Port, kind: BugKind, headline: string, pre: string[], task?: Task): void {
+    const t = task ?? io.task;
+    this.report(kind, this.cpus[io.task.cpu], io.task, { headline, pre, frames: t.top, traceOf: t });
   }
 
   printk(text: string): void {

@@ -9,11 +9,12 @@ import { LineCounter, isMap, isSeq, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { InputError } from '../cli/errors.ts';
 import { versionNames } from '../hazptr/index.ts';
-import { NO_ARG_OPS, scenarioSchema, type Op, type Scenario } from './schema.ts';
+import { NO_ARG_OPS, scenarioSchema, tortureSchema, type Op, type Scenario, type TortureInput } from './schema.ts';
+import { TORTURE_DEFAULTS, TortureRefused, resolveParams } from './torture.ts';
 
 type Path = (string | number)[];
 
-export function loadScenario(file: string): Scenario {
+export function loadScenario(file: string, bootarg?: string): Scenario {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -21,10 +22,35 @@ export function loadScenario(file: string): Scenario {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(`${file}: cannot read scenario (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code ?? 'error'})`);
   }
-  return parseScenario(text, file);
+  return parseScenario(text, file, bootarg);
 }
 
-export function parseScenario(text: string, file: string): Scenario {
+/**
+ * `--bootarg "hazptrtorture.onoff_interval=3333 hazptrtorture.stat_interval=15"`:
+ * module parameters as the kernel's torture scripts pass them, over the scenario's.
+ */
+export function applyBootarg(params: TortureInput, bootarg: string): TortureInput {
+  const out: Record<string, unknown> = { ...params };
+  const names = Object.keys(tortureSchema.shape);
+  for (const tok of bootarg.trim().split(/\s+/).filter(Boolean)) {
+    const m = /^([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)=(.*)$/.exec(tok);
+    if (!m) throw new InputError(`--bootarg: '${tok}' is not module.parameter=value`);
+    if (m[1] !== 'hazptrtorture') throw new InputError(`--bootarg: '${tok}': only hazptrtorture.* parameters are modelled`);
+    const [, , name, raw] = m;
+    if (!names.includes(name)) throw new InputError(`--bootarg: unknown parameter 'hazptrtorture.${name}' (known: ${names.join(', ')})`);
+    let v: unknown;
+    if (name === 'torture_type') v = raw;
+    else if (name === 'nwriters' && /^(y|Y|n|N|true|false)$/.test(raw)) v = /^(y|Y|true)$/.test(raw) ? 1 : 0;
+    else if (/^-?\d+$/.test(raw)) v = Number(raw);
+    else throw new InputError(`--bootarg: hazptrtorture.${name}=${raw}: not an integer`);
+    const one = tortureSchema.shape[name as keyof typeof tortureSchema.shape].safeParse(v);
+    if (!one.success) throw new InputError(`--bootarg: hazptrtorture.${name}=${raw}: ${describeIssue(one.error.issues[0], v)}`);
+    out[name] = one.data;
+  }
+  return out as TortureInput;
+}
+
+export function parseScenario(text: string, file: string, bootarg?: string): Scenario {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
@@ -47,8 +73,24 @@ export function parseScenario(text: string, file: string): Scenario {
     if (issue.code === 'unrecognized_keys') throw new InputError(`${where([...path, issue.keys[0]], true)}: ${describeIssue(issue, undefined)}`);
     throw new InputError(`${where(path)}: ${describeIssue(issue, valueAt(raw, path))}`);
   }
-  semanticChecks(r.data, where);
-  return r.data;
+  const data = r.data;
+  if (!data.tasks && !data.hazptrtorture) throw new InputError(`${where([])}: a scenario needs tasks: or hazptrtorture:`);
+  if (data.tasks && data.hazptrtorture) throw new InputError(`${where(['hazptrtorture'], true)}: hazptrtorture: replaces tasks:; give one or the other`);
+  if (bootarg !== undefined) {
+    if (!data.hazptrtorture) throw new InputError(`--bootarg: ${file} has no hazptrtorture: workload to pass module parameters to`);
+    data.hazptrtorture = applyBootarg(data.hazptrtorture, bootarg);
+  }
+  const s: Scenario = { ...data, tasks: data.tasks ?? [] };
+  if (s.hazptrtorture) {
+    try {
+      resolveParams({ ...TORTURE_DEFAULTS, ...s.hazptrtorture }, s.machine.cpus);
+    } catch (e) {
+      if (e instanceof TortureRefused) throw new InputError(`${where(['hazptrtorture'], true)}: the module refuses this combination: ${e.message}`);
+      throw e;
+    }
+  }
+  semanticChecks(s, where);
+  return s;
 }
 
 function pickIssue(issues: z.core.$ZodIssue[]): z.core.$ZodIssue {

@@ -68,6 +68,29 @@ export const irqSchema = z.strictObject({
   program: z.array(opSchema).min(1),
 });
 
+const intParam = z.number().int();
+/** hazptrtorture's module parameters, by their names; defaults are the module's (src/scenario/torture.ts). */
+export const tortureSchema = z.strictObject({
+  torture_type: z.enum(['hazptr', 'hazptr-stack']).optional(),
+  nreaders: intParam.min(-64).max(256).optional(),
+  nwriters: z.union([z.literal(0), z.literal(1), z.boolean().transform((b) => (b ? 1 : 0))]).optional(),
+  defer_modulus: intParam.optional(),
+  irq_acquire: intParam.optional(),
+  irq_release: intParam.optional(),
+  kthread_do_pending_ms: intParam.optional(),
+  onoff_holdoff: intParam.optional(),
+  onoff_interval: intParam.optional(),
+  preempt_duration: intParam.optional(),
+  preempt_interval: intParam.optional(),
+  reader_sleep_us: intParam.optional(),
+  shuffle_interval: intParam.optional(),
+  shutdown_secs: intParam.optional(),
+  stat_interval: intParam.optional(),
+  stutter: intParam.optional(),
+  verbose: intParam.optional(),
+});
+export type TortureInput = z.output<typeof tortureSchema>;
+
 export const scenarioSchema = z.strictObject({
   name: z.string().min(1),
   machine: z
@@ -92,12 +115,15 @@ export const scenarioSchema = z.strictObject({
     })
     .default({ steps: 1_000_000, soft_lockup_ms: 20_000, hung_task_ms: 120_000, history: 24 }),
   objects: z.array(name).default([]),
-  tasks: z.array(taskSchema).min(1),
+  tasks: z.array(taskSchema).min(1).optional(),
+  /** the hazptrtorture workload instead of tasks: its keys are the module's parameters */
+  hazptrtorture: tortureSchema.optional(),
   irqs: z.array(irqSchema).default([]),
 });
 
 export type ScenarioInput = z.input<typeof scenarioSchema>;
-export type Scenario = z.output<typeof scenarioSchema>;
+/** The qualified scenario: `tasks` is [] for a hazptrtorture scenario. */
+export type Scenario = Omit<z.output<typeof scenarioSchema>, 'tasks'> & { tasks: z.output<typeof taskSchema>[] };
 export type TaskSpec = z.output<typeof taskSchema>;
 export type IrqSpecInput = z.output<typeof irqSchema>;
 export const NO_ARG_OPS: readonly string[] = noArgOps;

@@ -17,6 +17,7 @@ import { cond_resched, schedule } from '../sched/core.ts';
 import type { Strategy } from '../sched/strategy.ts';
 import { versions } from '../hazptr/index.ts';
 import type { Op, Scenario } from './schema.ts';
+import { TORTURE_DEFAULTS, defineTorturePercpu, resolveParams, startTorture, tortureMachineOverrides } from './torture.ts';
 
 const W = 'hazsim/workload.c';
 const F_task = kfunc('hazsim_kthread', W);
@@ -140,6 +141,14 @@ function newFrame(n: number): Frame {
 
 export function buildMachine(s: Scenario, strategy: Strategy, overrides: Partial<MachineConfig> = {}): Machine {
   const version = versions[s.hazptr];
+  if (s.hazptrtorture) {
+    let pendingOff = 0;
+    const m = new Machine({ ...machineConfig(s), ...tortureMachineOverrides(), ...overrides }, version, strategy, (mem) => {
+      pendingOff = defineTorturePercpu(mem);
+    });
+    startTorture(m, resolveParams({ ...TORTURE_DEFAULTS, ...s.hazptrtorture }, s.machine.cpus), pendingOff);
+    return m;
+  }
   const m = new Machine({ ...machineConfig(s), ...overrides }, version, strategy);
   const env: Env = { m, objects: new Map(), tasks: new Map(), locks: new Map(), spinlocks: new Map() };
   const boot = { pid: 0, comm: 'swapper/0', trace: ['hazsim_init'] };
