@@ -237,7 +237,7 @@ describe('hazsim run: schema errors name file, line:col and field', () => {
 
   it('missing required key (tasks)', async () => {
     const file = fixture('no-tasks', ['name: x', 'machine: { cpus: 2 }']);
-    await expectInputError(['run', file], { file, pos: '1:1', field: 'tasks', msg: 'expected array' });
+    await expectInputError(['run', file], { file, pos: '1:1', field: 'tasks', msg: 'a scenario needs tasks: (a list) or hazptrtorture:' });
   });
 
   it('tasks: [] (no tasks)', async () => {

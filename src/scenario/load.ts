@@ -74,7 +74,7 @@ export function parseScenario(text: string, file: string, bootarg?: string): Sce
     throw new InputError(`${where(path)}: ${describeIssue(issue, valueAt(raw, path))}`);
   }
   const data = r.data;
-  if (!data.tasks && !data.hazptrtorture) throw new InputError(`${where([])}: a scenario needs tasks: or hazptrtorture:`);
+  if (!data.tasks && !data.hazptrtorture) throw new InputError(`${where(['tasks'])}: missing: a scenario needs tasks: (a list) or hazptrtorture:`);
   if (data.tasks && data.hazptrtorture) throw new InputError(`${where(['hazptrtorture'], true)}: hazptrtorture: replaces tasks:; give one or the other`);
   if (bootarg !== undefined) {
     if (!data.hazptrtorture) throw new InputError(`--bootarg: ${file} has no hazptrtorture: workload to pass module parameters to`);
