@@ -8,7 +8,7 @@
  * while CONFIG_DEBUG_SPINLOCK-style checks still fire.
  */
 import {
-  OP_MUTEX_LOCK, OP_MUTEX_UNLOCK, OP_RELAX, ORD_ACQUIRE, ORD_RELEASE,
+  OP_MUTEX_LOCK, OP_MUTEX_UNLOCK, OP_NOP, OP_RELAX, ORD_ACQUIRE, ORD_RELEASE,
   type KGen, type Port,
 } from './port.ts';
 import { kfunc, site } from './sites.ts';
@@ -34,6 +34,8 @@ const S_spin = site(F_slowpath, 0, 'atomic_cond_read_acquire(&lock->val, !(VAL &
 const S_relax = site(F_slowpath, 0, 'cpu_relax();', 'cpu_relax');
 const S_unlock = site(F_unlock, 0, 'smp_store_release(&lock->locked, 0)', 'store-release lock = 0');
 const S_unlock_irq = site(F_unlock_irqrestore, 0, 'smp_store_release(&lock->locked, 0)', 'store-release lock = 0');
+const S_irq_point = site(F_unlock_irqrestore, 0, 'local_irq_restore(flags); preempt_enable();', 'pending interrupt or reschedule taken');
+const S_preempt_point = site(F_unlock, 0, 'preempt_enable();', 'reschedule taken');
 const S_mutex_lock = site(F_mutex_lock, 0, '__mutex_trylock_fast(lock) || __mutex_lock_slowpath(lock)', 'mutex_lock');
 const S_mutex_unlock = site(F_mutex_unlock, 0, '__mutex_unlock_fast(lock) || __mutex_unlock_slowpath(lock, _RET_IP_)', 'mutex_unlock');
 
@@ -69,6 +71,11 @@ export function* raw_spin_unlock_irqrestore(io: Port, lock: number, flags: numbe
   yield io.store(lock, 0, ORD_RELEASE, S_unlock_irq);
   io.local_irq_restore(flags);
   io.preempt_enable();
+  // Interrupts back on and preempt_count back to 0: a pending interrupt is taken
+  // here (x86 recognises it right after popf) and preempt_enable() may reschedule.
+  // One step, only when something is pending, so a lock dropped and retaken at
+  // once does not hide this window from the scheduler.
+  if (io.m.interruptPoint(io)) yield io.op(OP_NOP, S_irq_point);
   io.leave();
 }
 
@@ -84,6 +91,7 @@ export function* raw_spin_unlock(io: Port, lock: number, line: number): KGen {
   io.m.spinDebugUnlock(io, lock);
   yield io.store(lock, 0, ORD_RELEASE, S_unlock);
   io.preempt_enable();
+  if (io.m.interruptPoint(io)) yield io.op(OP_NOP, S_preempt_point);
   io.leave();
 }
 

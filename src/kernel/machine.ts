@@ -817,6 +817,13 @@ export class Machine {
 
   // ---- checks called from kernel code --------------------------------------------------------
 
+  /** Would the next step boundary on this CPU take an interrupt or consider preemption? */
+  interruptPoint(io: Port): boolean {
+    const cpu = this.cpus[io.task.cpu];
+    if (cpu.irqsOff) return false;
+    return cpu.irqPending !== 0 || (this.preemptFull && cpu.preemptCount === 0 && this.nWaiting > 0);
+  }
+
   preemptEnable(io: Port): void {
     this.cpus[io.task.cpu].preemptCount--;
   }

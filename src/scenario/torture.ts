@@ -601,7 +601,9 @@ function* stats(io: Port, t: Torture): KGen {
     yield hrtimeout(io, t.p.stat_interval * 1e9, 0);
     yield io.op(OP_NOP, S.stats);
     statsPrint(io, t);
-  } while (!t.mustStop());
+    // hazptr_torture_cleanup() stops the writer and readers before this kthread,
+    // so it keeps printing (and reporting a stalled writer) while they are stopped.
+  } while (!t.mustStop() || t.live > 1);
   io.leave();
 }
 
