@@ -12,3 +12,5 @@ export class InputError extends Error {
 export const EXIT_OK = 0;
 export const EXIT_BUG = 1;
 export const EXIT_INPUT = 2;
+/** a bug in hazsim itself */
+export const EXIT_INTERNAL = 3;

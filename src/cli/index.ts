@@ -4,7 +4,7 @@
  * and exit 2; a bug found is exit 1; nothing found is exit 0.
  */
 import { Command, CommanderError } from 'commander';
-import { EXIT_INPUT, InputError } from './errors.ts';
+import { EXIT_INPUT, EXIT_INTERNAL, InputError } from './errors.ts';
 import { runCommand } from './run.ts';
 
 export interface CliIO {
@@ -49,6 +49,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       // 'commander.help': no command given, help printed on stderr: a usage error
       return EXIT_INPUT; // commander already printed its one-line message
     }
-    throw e;
+    // Anything else is a hazsim bug, not a kernel bug and not bad input.
+    io.err(`hazsim: internal error (a bug in hazsim itself, please report it): ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    return EXIT_INTERNAL;
   }
 }

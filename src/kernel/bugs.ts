@@ -19,7 +19,8 @@ export type BugKind =
   | 'deadlock'
   | 'quiescence-leak'
   | 'too-short-grace-period'
-  | 'writer-stall';
+  | 'writer-stall'
+  | 'preempt-count-underflow';
 
 export interface TraceEntry {
   fn: string;

@@ -148,6 +148,10 @@ const F_irq = kfunc('asm_sysvec_apic_timer_interrupt', 'arch/x86/include/asm/idt
 const F_ipi = kfunc('asm_sysvec_call_function_single', 'arch/x86/include/asm/idtentry.h');
 const F_generic_smp_call = kfunc('__flush_smp_call_function_queue', 'kernel/smp.c');
 const S_csd_unlock = site(F_generic_smp_call, 0, 'csd_unlock(csd);', 'store-release csd->flags = 0');
+const S_irq_entry = site(F_irq, 0, 'sysvec_apic_timer_interrupt', 'interrupt taken');
+const S_ipi_entry = site(F_ipi, 0, 'sysvec_call_function_single', 'IPI taken');
+const F_preempt_irq = kfunc('irqentry_exit', 'kernel/entry/common.c');
+const S_preempt_entry = site(F_preempt_irq, 0, 'preempt_schedule_irq();', 'preempted');
 /** irqPending bit for the call-function IPI; bits below are the scenario's periodic irqs */
 const IPI_BIT = 1 << 30;
 const F_kmalloc = kfunc('__kmalloc_cache_noprof', 'mm/slub.c');
@@ -205,7 +209,7 @@ export class Machine {
     this.mem = new Memory(cfg.kasan);
     this.preemptFull = cfg.preempt === 'full';
     this.elig = new Int32Array(cfg.cpus);
-    const H = Math.max(1, cfg.historySteps);
+    const H = Math.max(0, cfg.historySteps);
     this.hT = new Float64Array(H);
     this.hAddr = new Float64Array(H);
     this.hVal = new Float64Array(H);
@@ -255,7 +259,7 @@ export class Machine {
   addIrq(spec: IrqSpec): void {
     this.irqs.push(spec);
     this.events.push(spec.periodNs, EV_IRQ, this.irqs.length - 1);
-    this.nextEventAt = this.events.nextAt;
+    this.syncNextEvent();
   }
 
   /** Allocate a stack frame of `size` bytes in the task's stack (KASAN-live until frameLeave). */
@@ -292,7 +296,7 @@ export class Machine {
 
   run(): void {
     if (this.cfg.hungTaskNs > 0 && isFinite(this.cfg.hungTaskNs)) this.events.push(this.cfg.hungTaskNs / 2, EV_HUNG_CHECK, 0);
-    this.nextEventAt = this.events.nextAt;
+    this.syncNextEvent();
     try {
       this.loop();
     } catch (e) {
@@ -362,6 +366,7 @@ export class Machine {
       this.where(cpu.id, t.id, f.site);
       if (d === 1) {
         this.stats.preemptions++;
+        this.recordAt(cpu, t, S_preempt_entry, 0, 0);
         this.pushFrame(t, FRAME_PREEMPT, preempt_schedule_irq);
         return;
       }
@@ -408,13 +413,13 @@ export class Machine {
         t.blockedOn = 'sleep';
         this.events.push(this.now + f.val, EV_WAKE, t.id, ++t.sleepToken);
         this.progressEvents++;
-        this.nextEventAt = this.events.nextAt;
+        this.syncNextEvent();
         break;
       case OP_UDELAY:
         cpu.busyUntil = this.now + f.val;
         this.events.push(cpu.busyUntil, EV_BUSY_END, cpu.id);
         this.progressEvents++;
-        this.nextEventAt = this.events.nextAt;
+        this.syncNextEvent();
         this.eligDirty = true;
         break;
       case OP_MUTEX_LOCK:
@@ -510,17 +515,25 @@ export class Machine {
   }
 
   private record(cpu: Cpu, t: Task, f: Port, v: number): void {
+    this.recordAt(cpu, t, f.site, f.kind, f.addr, v);
+  }
+
+  private recordAt(cpu: Cpu, t: Task, site: number, kind: number, addr: number, v = 0): void {
     const H = this.hT.length;
+    if (H === 0) {
+      if (this.tracer) this.tracer({ t: this.now, cpu: cpu.id, task: t.id, site, kind, addr, val: v });
+      return;
+    }
     const i = this.hPos++ % H;
     this.hT[i] = this.now;
-    this.hAddr[i] = f.addr;
+    this.hAddr[i] = addr;
     this.hVal[i] = v;
     const m = i * 4;
     this.hMeta[m] = cpu.id;
     this.hMeta[m + 1] = t.id;
-    this.hMeta[m + 2] = f.site;
-    this.hMeta[m + 3] = f.kind;
-    if (this.tracer) this.tracer({ t: this.now, cpu: cpu.id, task: t.id, site: f.site, kind: f.kind, addr: f.addr, val: v });
+    this.hMeta[m + 2] = site;
+    this.hMeta[m + 3] = kind;
+    if (this.tracer) this.tracer({ t: this.now, cpu: cpu.id, task: t.id, site, kind, addr, val: v });
   }
 
   /** The last executed steps, oldest first. */
@@ -528,6 +541,7 @@ export class Machine {
     const H = this.hT.length;
     const out: StepRecord[] = [];
     const n = Math.min(H, this.hPos);
+    if (n === 0) return out;
     for (let k = this.hPos - n; k < this.hPos; k++) {
       const i = k % H;
       const m = i * 4;
@@ -644,11 +658,13 @@ export class Machine {
       const call = cpu.ipiQueue.shift()!;
       if (cpu.ipiQueue.length) cpu.irqPending |= IPI_BIT;
       this.stats.irqs++;
+      this.recordAt(cpu, t, S_ipi_entry, 0, 0);
       this.pushFrame(t, FRAME_IRQ, (io) => this.ipiEntry(io, call.fn, call.csd));
       return;
     }
     const irq = this.irqs[31 - Math.clz32(bit)];
     this.stats.irqs++;
+    this.recordAt(cpu, t, S_irq_entry, 0, 0);
     this.pushFrame(t, FRAME_IRQ, (io) => this.irqEntry(io, irq));
   }
 
@@ -699,7 +715,7 @@ export class Machine {
       this.endReason = 'time';
       return;
     }
-    while (this.events.size && this.events.nextAt <= this.now) {
+    while (this.events.size && this.events.nextAt <= this.now && !this.stopped) {
       const e = this.events.pop();
       switch (e.type) {
         case EV_WAKE: {
@@ -726,7 +742,12 @@ export class Machine {
           break;
       }
     }
-    this.nextEventAt = this.events.nextAt;
+    this.syncNextEvent();
+  }
+
+  /** The step loop calls fireEvents() at the next timer or at the time limit, whichever is first. */
+  private syncNextEvent(): void {
+    this.nextEventAt = Math.min(this.events.nextAt, this.cfg.maxTimeNs);
   }
 
   // ---- locks and handoffs --------------------------------------------------------------
@@ -825,7 +846,15 @@ export class Machine {
   }
 
   preemptEnable(io: Port): void {
-    this.cpus[io.task.cpu].preemptCount--;
+    const cpu = this.cpus[io.task.cpu];
+    if (--cpu.preemptCount < 0 && this.cfg.debugPreempt) {
+      // CONFIG_DEBUG_PREEMPT: preempt_count_sub(): DEBUG_LOCKS_WARN_ON(val > preempt_count())
+      this.report('preempt-count-underflow', cpu, io.task, {
+        headline: `WARNING: CPU: ${cpu.id} PID: ${io.task.pid} at kernel/sched/core.c preempt_count_sub`,
+        pre: ['DEBUG_LOCKS_WARN_ON(val > preempt_count())', `hazsim: preempt_enable() without a matching preempt_disable(): preempt_count ${cpu.preemptCount}`],
+        frames: io,
+      });
+    }
   }
 
   preemptCountDec(io: Port): void {

@@ -69,7 +69,7 @@ export class Memory {
     this.words = new Float64Array(capacityBytes / 8);
     this.shadow = new Uint8Array(capacityBytes / 8);
     this.pageClass = new Uint16Array(capacityBytes / PAGE_SIZE);
-    this.staticRegion = this.mapRegion('static', 64 * 1024, PRINT_BASE.static, -1);
+    this.staticRegion = this.mapRegion('static', 1024 * 1024, PRINT_BASE.static, -1);
   }
 
   // ---- regions -----------------------------------------------------------

@@ -76,6 +76,8 @@ export function parseScenario(text: string, file: string, bootarg?: string): Sce
   const data = r.data;
   if (!data.tasks && !data.hazptrtorture) throw new InputError(`${where(['tasks'])}: missing: a scenario needs tasks: (a list) or hazptrtorture:`);
   if (data.tasks && data.hazptrtorture) throw new InputError(`${where(['hazptrtorture'], true)}: hazptrtorture: replaces tasks:; give one or the other`);
+  if (data.hazptrtorture && data.irqs.length) throw new InputError(`${where(['irqs'], true)}: irqs: go with tasks:; a hazptrtorture: workload has its own`);
+  if (data.hazptrtorture && data.objects.length) throw new InputError(`${where(['objects'], true)}: objects: go with tasks:; a hazptrtorture: workload has its own`);
   if (bootarg !== undefined) {
     if (!data.hazptrtorture) throw new InputError(`--bootarg: ${file} has no hazptrtorture: workload to pass module parameters to`);
     data.hazptrtorture = applyBootarg(data.hazptrtorture, bootarg);

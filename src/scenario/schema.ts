@@ -118,7 +118,7 @@ export const scenarioSchema = z.strictObject({
   tasks: z.array(taskSchema).min(1).optional(),
   /** the hazptrtorture workload instead of tasks: its keys are the module's parameters */
   hazptrtorture: tortureSchema.optional(),
-  irqs: z.array(irqSchema).default([]),
+  irqs: z.array(irqSchema).max(30).default([]),
 });
 
 export type ScenarioInput = z.input<typeof scenarioSchema>;

@@ -1,0 +1,105 @@
+/**
+ * The hazptrtorture workload: the named seeds keep their signatures (one
+ * regression test per signature), the controls (every release in the acquiring
+ * context) stay clean, --bootarg behaves like the kernel's torture scripts, and
+ * a clean run ends with the module's statistics and "End of test: SUCCESS".
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../src/cli/errors.ts';
+import { loadScenario, parseScenario } from '../src/scenario/load.ts';
+import { runScenario } from '../src/scenario/run.ts';
+import { text } from './helpers.ts';
+
+const GPF = 'general-protection-fault | hazptr_synchronize_overflow_list < hazptr_synchronize < hazptr_torture_writer < kthread';
+
+describe('hazptrtorture reproduces the reviewers\' GPF', () => {
+  for (const [file, seed] of [['scenarios/hazptrtorture-preempt.yaml', 1], ['scenarios/hazptrtorture-nopreempt.yaml', 5]] as const) {
+    it(`${file} --seed ${seed}`, () => {
+      const r = runScenario(loadScenario(file), { seed });
+      expect(r.bug?.signature).toBe(GPF);
+      const out = text(r);
+      expect(out).toContain('Oops: general protection fault, probably for non-canonical address 0xdead000000000110: 0000 [#1] SMP PTI');
+      expect(out).toMatch(/CPU: \d UID: 0 PID: \d+ Comm: hazptr_torture_ Not tainted/);
+      expect(out).toContain('RIP: 0010:hazptr_synchronize_overflow_list kernel/hazptr.c:119');
+      expect(out).toMatch(/Call Trace:\n.*<TASK>\n.* hazptr_synchronize kernel\/hazptr.c:\d+\n.* hazptr_torture_writer kernel\/rcu\/hazptrtorture.c\n.* kthread kernel\/kthread.c\n.* ret_from_fork /);
+      expect(out).toContain('is LIST_POISON1 + 0x10: the pointer dereferenced held LIST_POISON1');
+    });
+  }
+
+  it('with KASAN the same race ends in a use-after-free of the kfree\'d hazptr_pending', () => {
+    const r = runScenario(loadScenario('scenarios/hazptrtorture-preempt-kasan.yaml'), { seed: 1 });
+    expect(r.bug?.signature).toBe('KASAN: slab-use-after-free | __hlist_del < hlist_del < hazptr_unchain_backup_slot < hazptr_release < hazptr_torture_read_unlock < hazptr_torture_reader_tail < hazptr_torture_do_one_pending < hazptr_torture_do_pending < kthread');
+    const post = r.bug!.post.join('\n');
+    expect(post).toContain('which belongs to the cache kmalloc-96 of size 96'); // struct hazptr_pending, 72 bytes
+    expect(post).toMatch(/Freed by task \d+:\n kfree\n hazptr_torture_do_one_pending/);
+  });
+});
+
+function control(preempt: string, type: string, steps: number) {
+  return parseScenario(`
+name: control
+machine: { cpus: 4, preempt: ${preempt}, kasan: true, step_ns: 100 }
+limits: { steps: ${steps} }
+hazptrtorture: { torture_type: ${type}, defer_modulus: 0, kthread_do_pending_ms: 0, irq_acquire: 0, irq_release: 0, stat_interval: 1, shutdown_secs: 2 }
+`, `control-${preempt}-${type}.yaml`);
+}
+
+describe('controls: every release in the acquiring context', () => {
+  for (const preempt of ['full', 'none']) {
+    for (const type of ['hazptr', 'hazptr-stack']) {
+      it(`${type}, preempt: ${preempt}: 25 seeds, no report`, () => {
+        const sc = control(preempt, type, 150_000);
+        const bad: string[] = [];
+        let acquires = 0;
+        for (let seed = 0; seed < 25; seed++) {
+          const r = runScenario(sc, { seed });
+          if (r.bug || r.outcome !== 'budget') bad.push(`seed ${seed}: ${r.outcome} ${r.bug?.signature ?? ''}`);
+          acquires += r.decisions;
+        }
+        expect(bad).toEqual([]);
+        expect(acquires).toBeGreaterThan(25 * 10_000);
+      });
+    }
+  }
+
+  it('a clean run ends with the module\'s statistics and End of test: SUCCESS', () => {
+    const s = parseScenario(`
+name: control to the end
+machine: { cpus: 2, preempt: full, kasan: true, step_ns: 1000 }
+hazptrtorture: { defer_modulus: 0, kthread_do_pending_ms: 0, irq_acquire: 0, irq_release: 0, stat_interval: 1, shutdown_secs: 1 }
+`, 'end.yaml');
+    const r = runScenario(s, { seed: 3 });
+    expect(r.bug).toBeNull();
+    expect(r.outcome).toBe('done');
+    const log = r.log.map((l) => l.text).join('\n');
+    expect(log).toMatch(/^hazptr-torture:--- Start of test: nreaders=2 nwriters=1 defer_modulus=0 irq_acquire=0 irq_release=0 kthread_do_pending_ms=0 /m);
+    expect(log).toMatch(/^hazptr-torture: rtc: [0-9a-f]{16} ver: \d+ HTWS_\w+ tfle: [01] rta: \d+ rtaf: 0 rtf: \d+ acq: \d+ rel: \d+ acqirq: 0 relirq: 0 reldefer: 0 relundefer 0$/m);
+    expect(log).toMatch(/^hazptr-torture: Reader Pipe: ( \d+){11}$/m);
+    expect(log).not.toContain('!!!');
+    expect(log).toMatch(/^hazptr-torture: Free-Block Circulation: ( \d+){11}$/m);
+    expect(log).toMatch(/^hazptr-torture:--- End of test: SUCCESS: nreaders=2 /m);
+  });
+});
+
+describe('--bootarg', () => {
+  const base = readFileSync('scenarios/hazptrtorture-preempt.yaml', 'utf8');
+  it('overrides the scenario\'s parameters, as the kernel\'s torture scripts pass them', () => {
+    const s = parseScenario(base, 'x.yaml', 'hazptrtorture.onoff_interval=3333 hazptrtorture.stat_interval=15 hazptrtorture.defer_modulus=7');
+    expect(s.hazptrtorture).toMatchObject({ onoff_interval: 3333, stat_interval: 15, defer_modulus: 7, irq_acquire: 20 });
+  });
+  const refuse = (arg: string, msg: RegExp) => {
+    expect(() => parseScenario(base, 'x.yaml', arg)).toThrow(InputError);
+    expect(() => parseScenario(base, 'x.yaml', arg)).toThrow(msg);
+  };
+  it('refuses an unknown parameter, a bad value, and what the module refuses', () => {
+    refuse('hazptrtorture.frob=1', /unknown parameter 'hazptrtorture.frob'/);
+    refuse('hazptrtorture.stat_interval=soon', /stat_interval=soon: not an integer/);
+    refuse('rcutorture.stat_interval=5', /only hazptrtorture\.\* parameters/);
+    refuse('hazptrtorture.torture_type=busted', /torture_type=busted/);
+    refuse('hazptrtorture.torture_type=hazptr-stack', /the module refuses this combination: Pending kthread \(0\) & deferral \(5\) don't match/);
+    refuse('hazptrtorture.torture_type=hazptr-stack hazptrtorture.kthread_do_pending_ms=3', /Cannot defer onstack hazptr_ctx, disabling deferral\./);
+    refuse('hazptrtorture.kthread_do_pending_ms=0', /Pending kthread \(0\) & deferral \(5\) don't match/);
+    expect(() => parseScenario('name: t\ntasks: [{ name: a, program: [schedule] }]\n', 't.yaml', 'hazptrtorture.verbose=0')).toThrow(/has no hazptrtorture: workload/);
+  });
+});
