@@ -103,3 +103,29 @@ describe('--bootarg', () => {
     expect(() => parseScenario('name: t\ntasks: [{ name: a, program: [schedule] }]\n', 't.yaml', 'hazptrtorture.verbose=0')).toThrow(/has no hazptrtorture: workload/);
   });
 });
+
+describe('the story under the report is derived from the recorded run', () => {
+  it('torture, PREEMPT seed 1: the release racing hazptr_note_context_switch, the overwritten ctx->slot, the double chaining', () => {
+    const r = runScenario(loadScenario('scenarios/hazptrtorture-preempt.yaml'), { seed: 1, story: true });
+    const story = r.story!.join('\n');
+    expect(story).toMatch(/hazsim: the story of hazptr_ctx 0x[0-9a-f]+ \(in the 72-byte object at 0x[0-9a-f]+\)/);
+    expect(story).toMatch(/cpu\d hazptr_torture_ hazptr_release: reads ctx->slot = CPU\d's per-CPU slot 0x[0-9a-f]+, not the backup slot, so it will not unchain \(RACE: cpu\d hazptr_torture_ is inside hazptr_note_context_switch\(\) for this ctx\)/);
+    expect(story).toContain('(OVERWRITES ctx->slot =');
+    expect(story).toContain('while it is still chained (CHAINED TWICE)');
+    expect(story).toContain('the list head still points at the node being deleted');
+  });
+
+  it('cross-task handoff seed 1: the same race, told from its own run', () => {
+    const r = runScenario(parseScenario(readFileSync('scenarios/cross-task-handoff.yaml', 'utf8'), 'h.yaml'), { seed: 1, story: true });
+    const story = r.story!.join('\n');
+    expect(story).toContain('cpu1 releaser hazptr_release: reads ctx->slot = CPU0\'s per-CPU slot 0xffff88807fa00000, not the backup slot, so it will not unchain (RACE: cpu0 acquirer is inside hazptr_note_context_switch() for this ctx)');
+    expect(story).toContain('copies the per-CPU slot into the backup slot: NULL (it was cleared meanwhile)');
+    expect(story).toContain('hlist_add_head: n->next = n: the list is now a self-loop');
+  });
+
+  it('a clean run has no story', () => {
+    const r = runScenario(parseScenario(readFileSync('scenarios/same-task-release.yaml', 'utf8'), 's.yaml'), { seed: 1, story: true });
+    expect(r.bug).toBeNull();
+    expect(r.story).toBeUndefined();
+  });
+});

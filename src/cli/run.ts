@@ -33,7 +33,7 @@ export function runCommand(io: CliIO): Command {
       const scenario = loadScenario(file, opts.bootarg);
       const traceLines: string[] = [];
       const r = runScenario(scenario, {
-        seed, maxSteps: steps,
+        seed, maxSteps: steps, story: !opts.json,
         trace: opts.trace && !opts.json ? (l) => { traceLines.push(l); if (traceLines.length >= 4096) io.out(traceLines.splice(0).join('\n')); } : undefined,
       });
       if (traceLines.length) io.out(traceLines.join('\n'));

@@ -32,6 +32,7 @@ export function formatRun(r: RunResult, o: FormatOptions): string[] {
   if (r.bug) {
     const lines = oopsLines(r.bug, { release: RELEASE, preempt: r.preempt, seed: r.seed });
     lines.forEach((l, i) => out.push(`${ts(r.bug!.time)} ${i === 0 || (r.bug!.kind === 'kasan' && i === 1) ? c.red.bold(l) : l}`));
+    if (r.story) out.push(...r.story);
     if (r.history.length) {
       out.push(`hazsim: the last ${r.history.length} steps before the report:`);
       for (const h of r.history) out.push(fmtStepLine(h));

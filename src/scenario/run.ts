@@ -13,6 +13,7 @@ import { Schedule } from '../sched/schedule.ts';
 import type { Strategy } from '../sched/strategy.ts';
 import type { Scenario } from './schema.ts';
 import { buildMachine } from './workload.ts';
+import { findSubject, tell, watch } from './story.ts';
 
 export interface RunOptions {
   seed: number;
@@ -21,6 +22,8 @@ export interface RunOptions {
   maxSteps?: number;
   /** called with each step's formatted line (--trace) */
   trace?: (line: string) => void;
+  /** after a report, replay the run to tell the story of the hazptr_ctx at its centre */
+  story?: boolean;
 }
 
 export interface StepLine {
@@ -48,6 +51,8 @@ export interface RunResult {
   history: StepLine[];
   decisions: number;
   scheduleDigest: string;
+  /** the race, step by step, when asked for and a ctx could be found (see story.ts) */
+  story?: string[];
   stats: { switches: number; preemptions: number; migrations: number; irqs: number };
   schedule: Schedule;
 }
@@ -64,7 +69,22 @@ export function runScenario(s: Scenario, o: RunOptions): RunResult {
     m.tracer = (r) => tr(fmtStepLine(stepLine(m, r)));
   }
   m.run();
+  let story: string[] | undefined;
+  if (o.story && m.bug) {
+    const subject = findSubject(m);
+    if (subject) {
+      const rec = m.schedule.snapshot();
+      const { steps, m: m2 } = watch(subject, (tracer) => {
+        const mm = buildMachine(s, new ReplayStrategy(rec), o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {});
+        mm.tracer = tracer;
+        mm.run();
+        return mm;
+      });
+      story = tell(subject, steps, m2);
+    }
+  }
   return {
+    story,
     scenario: s.name,
     hazptr: s.hazptr,
     seed: o.seed,

@@ -1,0 +1,168 @@
+/**
+ * The story of a race, derived from the recorded run: after a report, find the
+ * hazptr_ctx at its centre (the ctx whose backup slot's list node held the
+ * poison that faulted, or the ctx inside the object KASAN caught), replay the
+ * recorded schedule, and keep every step that touched that ctx, a per-CPU slot
+ * naming it, or a list it was chained on. From those steps, name what happened:
+ * which context acquired which slot, a release that read ctx->slot while
+ * another CPU's hazptr_note_context_switch() was moving it, a node chained while
+ * already chained, the unchain that poisoned it, a kfree while still chained.
+ *
+ * Nothing here is written for one bug: it reads the same sites the port labels.
+ */
+import { LIST_POISON1, LIST_POISON2 } from '../kernel/addr.ts';
+import type { Machine, StepRecord } from '../kernel/machine.ts';
+import { OP_KFREE, OP_KMALLOC, OP_LOAD, OP_STORE } from '../kernel/port.ts';
+import { sites } from '../kernel/sites.ts';
+import { fmtSecs } from '../kernel/machine.ts';
+import { S } from '../hazptr/v5/hazptr.ts';
+import { BACKUP_NODE, BACKUP_SLOT, CTX_BACKUP, CTX_SLOT, ITEM_CTX, SLOT_ADDR } from '../hazptr/v5/layout.ts';
+
+export interface Subject {
+  ctx: number;
+  ctxSize: number;
+  /** the heap object holding the ctx, if any (hazptr_pending) */
+  obj?: { addr: number; size: number };
+}
+
+/** The ctx a report is about, from the machine as the run left it. */
+export function findSubject(m: Machine): Subject | undefined {
+  const b = m.bug;
+  if (!b || m.hazptr.name !== 'v5') return undefined;
+  const hist = m.history();
+  const size = m.hazptr.ctxSize;
+  const nodeOff = CTX_BACKUP + BACKUP_NODE;
+  if (b.kind === 'general-protection-fault') {
+    // the step that loaded the poison: a node's next (or pprev) field
+    for (let i = hist.length - 1; i >= 0; i--) {
+      const r = hist[i];
+      if (r.kind === OP_LOAD && (r.val === LIST_POISON1 || r.val === LIST_POISON2)) {
+        const node = r.val === LIST_POISON1 ? r.addr : r.addr - 8;
+        return withObject(m, { ctx: node - nodeOff, ctxSize: size });
+      }
+    }
+    return undefined;
+  }
+  if (b.kind === 'kasan') {
+    const last = hist[hist.length - 1];
+    const x = last ? last.addr : 0;
+    const o = m.mem.objectAt(x);
+    if (!o) return undefined;
+    // the hazptr_ctx inside the freed object: struct hazptr_pending keeps it at +8, after its llist_node
+    const ctx = o.size >= size + 8 ? o.addr + 8 : o.addr;
+    return { ctx, ctxSize: size, obj: { addr: o.addr, size: o.size } };
+  }
+  return undefined;
+}
+
+function withObject(m: Machine, s: Subject): Subject {
+  const o = m.mem.objectAt(s.ctx);
+  return o ? { ...s, obj: { addr: o.addr, size: o.size } } : s;
+}
+
+/** Steps of a replay that concern the subject, oldest first. */
+export function watch(subject: Subject, run: (tracer: (r: StepRecord) => void) => Machine): { steps: StepRecord[]; m: Machine } {
+  const { ctx, ctxSize } = subject;
+  const node = ctx + CTX_BACKUP + BACKUP_NODE;
+  const backup = ctx + CTX_BACKUP + BACKUP_SLOT;
+  const slots = new Set<number>(); // per-CPU slot addresses whose item names this ctx
+  const heads = new Set<number>(); // list heads and nodes linked to ours
+  const inCtx = (a: number) => a >= ctx && a < ctx + ctxSize;
+  const inObj = (a: number) => subject.obj !== undefined && a >= subject.obj.addr && a < subject.obj.addr + subject.obj.size;
+  let steps: StepRecord[] = [];
+  const m = run((r) => {
+    const s = sites[r.site];
+    if (r.kind === OP_KMALLOC && inObj(r.val)) steps = []; // the object starts a new life: the story starts here
+    let keep = inCtx(r.addr) || slots.has(r.addr) || heads.has(r.addr) || (r.kind === OP_KFREE && inObj(r.addr)) || (r.kind === OP_KMALLOC && inObj(r.val));
+    if (r.kind === OP_STORE && (r.site === S.acq_item_ctx || r.site === S.free_ctx)) {
+      if (r.val === ctx) slots.add(r.addr - ITEM_CTX + SLOT_ADDR), keep = true;
+      else slots.delete(r.addr - ITEM_CTX + SLOT_ADDR);
+    }
+    if (r.site === S.ncs_ctx && r.val === ctx) keep = true;
+    if (s.fn.name === 'hlist_add_head' && s.desc === 'store h->first' && r.val === node) heads.add(r.addr), keep = true;
+    if (r.kind === OP_STORE && r.val === node) keep = true;
+    if (r.val === backup && r.site === S.rel_load_slot) keep = true;
+    if (keep) steps.push({ ...r });
+  });
+  return { steps, m };
+}
+
+/** The story: a few lines naming what happened, then the steps themselves, grouped by CPU and task. */
+export function tell(subject: Subject, steps: StepRecord[], m: Machine): string[] {
+  const { ctx } = subject;
+  const mem = m.mem;
+  const node = ctx + CTX_BACKUP + BACKUP_NODE;
+  const backup = ctx + CTX_BACKUP + BACKUP_SLOT;
+  const who = (r: StepRecord) => `cpu${r.cpu} ${m.tasks[r.task].comm}`;
+  const at = (r: StepRecord) => `[${fmtSecs(r.t).padStart(12)}]`;
+  const slotName = (a: number) => {
+    const reg = mem.regionOf(a);
+    if (reg?.kind === 'percpu') return `CPU${reg.owner}'s per-CPU slot ${mem.fmt(a)}`;
+    if (a === backup) return `its backup slot ${mem.fmt(a)}`;
+    return mem.fmt(a);
+  };
+  const story: string[] = [];
+  story.push(`hazsim: the story of hazptr_ctx ${mem.fmt(ctx)}${subject.obj ? ` (in the ${subject.obj.size}-byte object at ${mem.fmt(subject.obj.addr)})` : ''}, from the recorded run:`);
+  let chained = false;
+  let moving: { r: StepRecord } | undefined; // a note_context_switch on this ctx between picking it and ctx->slot = backup
+  let lastAcquire: StepRecord | undefined; // the last acquire that stored ctx->slot
+  // kind: 'acq' | 'rel-read' | 'rel-clear' for plain use, collapsed below; '' for the rest
+  const events: { r: StepRecord; kind: string; slot: number; text: string }[] = [];
+  const ev = (r: StepRecord, text: string, kind = '', slot = 0) => events.push({ r, kind, slot, text });
+  for (const r of steps) {
+    const s = sites[r.site];
+    if (r.kind === OP_KMALLOC) ev(r, `${at(r)} ${who(r)} allocates the object holding the ctx (${s.fn.name})`);
+    else if (r.site === S.acq_ctx_slot || r.site === S.sacq_ctx_slot) {
+      lastAcquire = r;
+      ev(r, `${at(r)} ${who(r)} ${s.fn.name}: acquires into ${slotName(r.val)}`, 'acq', r.val);
+    } else if (r.site === S.ncs_ctx) {
+      moving = { r };
+      ev(r, `${at(r)} ${who(r)} hazptr_note_context_switch: starts moving the ctx's per-CPU slot to its backup slot`);
+    } else if (r.site === S.ncs_ctx_slot && r.addr === ctx + CTX_SLOT) {
+      const lost = moving && lastAcquire && lastAcquire.cpu !== r.cpu && lastAcquire.t >= moving.r.t ? lastAcquire : undefined;
+      ev(r, `${at(r)} ${who(r)} hazptr_note_context_switch: ctx->slot = backup slot${lost ? ` (OVERWRITES ctx->slot = ${slotName(lost.val)} that ${who(lost)} stored at ${fmtSecs(lost.t)}: no release will clear that slot now)` : ''}`);
+      moving = undefined;
+    } else if (r.site === S.ncs_backup && r.addr === backup) {
+      ev(r, `${at(r)} ${who(r)} hazptr_note_context_switch: copies the per-CPU slot into the backup slot: ${r.val === 0 ? 'NULL (it was cleared meanwhile)' : mem.fmt(r.val)}`);
+    } else if (r.site === S.rel_load_slot) {
+      const racing = moving && moving.r.cpu !== r.cpu && r.val !== backup;
+      ev(r, `${at(r)} ${who(r)} hazptr_release: reads ctx->slot = ${slotName(r.val)}${r.val !== backup ? ', not the backup slot, so it will not unchain' : ''}${racing ? ` (RACE: ${who(moving!.r)} is inside hazptr_note_context_switch() for this ctx)` : ''}`, racing ? '' : 'rel-read', r.val);
+    } else if (r.site === S.rel_clear) {
+      ev(r, `${at(r)} ${who(r)} hazptr_release: clears ${slotName(r.addr)}`, 'rel-clear', r.addr);
+    } else if (s.fn.name === 'hlist_add_head' && s.desc === 'store h->first' && r.val === node) {
+      ev(r, `${at(r)} ${who(r)} hazptr_chain_backup_slot: chains the backup slot on the list at ${mem.fmt(r.addr)}${chained ? ' while it is still chained (CHAINED TWICE)' : ''}`);
+      chained = true;
+    } else if (s.fn.name === 'hlist_add_head' && s.desc === 'store n->next' && r.addr === node && r.val === node) {
+      ev(r, `${at(r)} ${who(r)} hlist_add_head: n->next = n: the list is now a self-loop`);
+    } else if (s.fn.name === 'hlist_del' && r.val === LIST_POISON1 && r.addr === node) {
+      ev(r, `${at(r)} ${who(r)} hazptr_unchain_backup_slot: hlist_del() poisons the node (next = LIST_POISON1)`);
+      chained = false;
+    } else if (s.fn.name === '__hlist_del' && s.desc === 'store *pprev' && r.val === node) {
+      ev(r, `${at(r)} ${who(r)} __hlist_del: *pprev = next = the node itself: the list head still points at the node being deleted`);
+    } else if (r.kind === OP_KFREE) {
+      ev(r, `${at(r)} ${who(r)} ${s.fn.name}: kfree()s the object holding the ctx${chained ? ' WHILE ITS BACKUP SLOT IS STILL CHAINED' : ''}`);
+    }
+  }
+  // Plain correct use (acquire, then a release by the same task reading and clearing the
+  // same slot) is folded into one line per run, so the unusual events stand out.
+  const lines: string[] = [];
+  for (let i = 0; i < events.length; ) {
+    let j = i;
+    let pairs = 0;
+    while (j + 2 < events.length + 0 && events[j].kind === 'acq' && events[j + 1].kind === 'rel-read' && events[j + 2].kind === 'rel-clear'
+      && events[j + 1].slot === events[j].slot && events[j + 2].slot === events[j].slot
+      && events[j + 1].r.task === events[j].r.task && events[j + 2].r.task === events[j].r.task && events[j].r.task === events[i].r.task) {
+      j += 3;
+      pairs++;
+    }
+    if (pairs > 0) {
+      const e = events[i];
+      lines.push(`${at(e.r)} ${who(e.r)}: ${pairs} x acquire and release in ${slotName(e.slot)} (ordinary use)`);
+      i = j;
+    } else lines.push(events[i++].text);
+  }
+  const keep = 40;
+  if (lines.length > keep) story.push(`  (${lines.length - keep} earlier events not shown)`);
+  story.push(...lines.slice(-keep).map((e) => `  ${e}`));
+  return story;
+}
