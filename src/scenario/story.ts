@@ -161,8 +161,23 @@ export function tell(subject: Subject, steps: StepRecord[], m: Machine): string[
       i = j;
     } else lines.push(events[i++].text);
   }
-  const keep = 40;
-  if (lines.length > keep) story.push(`  (${lines.length - keep} earlier events not shown)`);
-  story.push(...lines.slice(-keep).map((e) => `  ${e}`));
+  // Show every notable line with two lines of context each side, and the last 12 lines;
+  // what lies between is counted, not shown.
+  const NOTABLE = /RACE|OVERWRITES|CHAINED TWICE|self-loop|still points at the node|STILL CHAINED|cleared meanwhile/;
+  const show = new Set<number>();
+  lines.forEach((l, i) => {
+    if (NOTABLE.test(l)) for (let k = i - 2; k <= i + 2; k++) show.add(k);
+  });
+  for (let k = lines.length - 12; k < lines.length; k++) show.add(k);
+  let skipped = 0;
+  lines.forEach((l, i) => {
+    if (!show.has(i)) {
+      skipped++;
+      return;
+    }
+    if (skipped) story.push(`  ... (${skipped} event${skipped > 1 ? 's' : ''} not shown)`);
+    skipped = 0;
+    story.push(`  ${l}`);
+  });
   return story;
 }
