@@ -129,3 +129,25 @@ describe('the story under the report is derived from the recorded run', () => {
     expect(r.story).toBeUndefined();
   });
 });
+
+describe('CPU hotplug (onoff_interval)', () => {
+  it('CPUs go offline and come back, tasks migrate, the control stays clean and onoff: is counted', () => {
+    const s = parseScenario(`
+name: hotplug control
+machine: { cpus: 4, preempt: full, kasan: true, step_ns: 1000 }
+limits: { steps: 6000000 }
+hazptrtorture: { defer_modulus: 0, kthread_do_pending_ms: 0, irq_acquire: 0, irq_release: 0, stat_interval: 1, shutdown_secs: 2, onoff_interval: 33 }
+`, 'hotplug.yaml');
+    const r = runScenario(s, { seed: 1 });
+    expect(r.bug).toBeNull();
+    expect(r.outcome).toBe('done');
+    const log = r.log.map((l) => l.text).join('\n');
+    const offlines = (log.match(/smpboot: CPU [123] is now offline/g) ?? []).length;
+    expect(offlines).toBeGreaterThan(5);
+    expect(log).not.toMatch(/CPU 0 is now offline/);
+    const m = /onoff: (\d+)\/(\d+):(\d+)\/(\d+) /.exec(log)!;
+    expect(Number(m[3])).toBe(offlines); // offline successes
+    expect(m[1]).toBe(m[2]); // every online attempt succeeded
+    expect(log).toContain('End of test: SUCCESS');
+  });
+});

@@ -115,6 +115,8 @@ export class Cpu {
   irqPending = 0;
   lastResched = 0;
   online = true;
+  /** remove_cpu() in progress: takes no new work; offline once idle (see tryCompleteDown) */
+  goingDown = false;
   readonly ipiQueue: { fn: (io: Port) => KGen; csd: number }[] = [];
   constructor(readonly id: number) {}
 }
@@ -192,6 +194,7 @@ export class Machine {
   private readonly handedOff = new Map<number, number>();
   private readonly handoffWaiters = new Map<number, Task[]>();
   private nextPid = 100;
+  private pendingDown = -1;
   // history ring
   private readonly hT: Float64Array;
   private readonly hAddr: Float64Array;
@@ -331,6 +334,7 @@ export class Machine {
         this.where(ci, t.id, t.frames[t.fdepth - 1].site);
       }
       this.stepCpu(this.cpus[ci]);
+      if (this.pendingDown >= 0) this.tryCompleteDown();
       this.steps++;
       this.now += stepNs;
       if (this.now >= this.nextEventAt) this.fireEvents();
@@ -359,6 +363,13 @@ export class Machine {
     }
     if (cpu.irqPending !== 0 && !cpu.irqsOff) {
       this.deliverIrq(cpu, t);
+      return;
+    }
+    if (cpu.goingDown && preemptible && !t.isIdle && this.preemptFull) {
+      // the CPU stopper preempts whatever runs on a CPU going offline
+      this.stats.preemptions++;
+      this.recordAt(cpu, t, S_preempt_entry, 0, 0);
+      this.pushFrame(t, FRAME_PREEMPT, preempt_schedule_irq);
       return;
     }
     if (this.preemptFull && preemptible && this.nWaiting > 0 && !t.isIdle) {
@@ -443,7 +454,8 @@ export class Machine {
         break;
       case OP_RESCHED:
         cpu.lastResched = this.now;
-        if (this.nWaiting > 0) {
+        if (cpu.goingDown) v = 1; // the stopper waits for this voluntary point under PREEMPT_NONE
+        else if (this.nWaiting > 0) {
           v = this.decide(D_PREEMPT, 2);
           this.where(cpu.id, t.id, f.site);
         }
@@ -559,7 +571,7 @@ export class Machine {
       if (!cpu.online || cpu.busyUntil > this.now) continue;
       const t = cpu.curr;
       if (t.isIdle && t.fdepth === 1 && t.frames[0].kind === OP_IDLE) {
-        if (cpu.rq.length === 0 && cpu.irqPending === 0 && !this.pullable(cpu)) continue;
+        if (cpu.rq.length === 0 && cpu.irqPending === 0 && (cpu.goingDown || !this.pullable(cpu))) continue;
       }
       this.elig[n++] = cpu.id;
     }
@@ -590,7 +602,7 @@ export class Machine {
   /** select_task_rq(): pinned tasks go home, others to a CPU the strategy picks. */
   private selectCpu(t: Task): number {
     if (t.pinned) return t.homeCpu;
-    const online = this.cpus.filter((c) => c.online);
+    const online = this.cpus.filter((c) => c.online && !c.goingDown);
     if (online.length === 1) return online[0].id;
     const c = online[this.decide(D_WAKE_CPU, online.length)].id;
     this.where(c, t.id, -1);
@@ -601,6 +613,7 @@ export class Machine {
   private pickNext(cpu: Cpu, prev: Task): number {
     let n = 0;
     const cand = this.cand;
+    if (cpu.goingDown) return cpu.idle.id;
     if (!prev.isIdle && prev.state === TASK_RUNNING) cand[n++] = prev.id;
     for (const t of cpu.rq) cand[n++] = t.id;
     if (n === 0) for (const c of this.cpus) if (c !== cpu) for (const t of c.rq) if (!t.pinned) cand[n++] = t.id;
@@ -630,6 +643,57 @@ export class Machine {
     const nf = next.frames[next.fdepth - 1];
     nf.resumePending = false;
     this.resume(next, nf, 0);
+  }
+
+  /** remove_cpu(): start taking `cpu` offline. Returns false if it cannot go (last online CPU, already down). */
+  cpuDown(cpu: number): boolean {
+    const c = this.cpus[cpu];
+    if (!c.online || c.goingDown || this.pendingDown >= 0) return false;
+    if (this.cpus.filter((x) => x.online && !x.goingDown).length <= 1) return false;
+    c.goingDown = true;
+    this.pendingDown = cpu;
+    // migrate_tasks(): what waits on its runqueue moves to the online CPUs
+    for (const t of c.rq.slice()) {
+      this.dequeue(t);
+      this.enqueue(t, this.selectCpu(t));
+    }
+    this.eligDirty = true;
+    return true;
+  }
+
+  /**
+   * The CPU goes offline once it runs its idle task with no IPI pending, and every
+   * other online CPU could run the stopper (preemptible or idle): stop_machine()'s
+   * condition, approximated.
+   */
+  private tryCompleteDown(): void {
+    const c = this.cpus[this.pendingDown];
+    const t = c.curr;
+    if (!t.isIdle || t.fdepth !== 1 || t.frames[0].kind !== OP_IDLE || c.irqPending !== 0 || c.rq.length) return;
+    for (const o of this.cpus) {
+      if (o === c || !o.online) continue;
+      if (!o.curr.isIdle && (o.preemptCount !== 0 || o.irqsOff)) return;
+    }
+    c.online = false;
+    c.goingDown = false;
+    this.pendingDown = -1;
+    this.eligDirty = true;
+    this.printk(`smpboot: CPU ${c.id} is now offline`);
+  }
+
+  /** add_cpu() */
+  cpuUp(cpu: number): boolean {
+    const c = this.cpus[cpu];
+    if (c.online) return false;
+    c.online = true;
+    c.lastResched = this.now;
+    this.eligDirty = true;
+    this.printk(`smpboot: Booting Node 0 Processor ${c.id} APIC 0x${c.id.toString(16)}`);
+    return true;
+  }
+
+  cpuIsOnline(cpu: number): boolean {
+    return this.cpus[cpu].online;
   }
 
   /** try_to_wake_up() */

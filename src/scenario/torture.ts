@@ -8,8 +8,9 @@
  * Kept beside memory, as plain JS state: the writer's free list and removed
  * list (touched by the writer alone), the statistics counters (per-CPU and
  * atomics, only summed for printing), and torture_must_stop()/stutter state.
- * Not modelled yet: CPU hotplug (onoff_interval), torture_shuffle, the
- * preempt kthread (preempt_duration); their parameters are accepted and shown.
+ * CPU hotplug (onoff_interval) is modelled by the machine's cpuDown/cpuUp.
+ * Not modelled yet: torture_shuffle and the preempt kthread (preempt_duration);
+ * their parameters are accepted and shown.
  */
 import type { Machine, MachineConfig } from '../kernel/machine.ts';
 import type { Memory } from '../kernel/memory.ts';
@@ -189,6 +190,8 @@ class Torture {
   rtcvSnap = -1;
   splatted = false;
   csd = new Map<number, number>(); // task id -> its csd word
+  // torture_onoff statistics (kernel/torture.c)
+  onoff = { nOffAttempts: 0, nOffSuccesses: 0, sumOff: 0, minOff: -1, maxOff: 0, nOnAttempts: 0, nOnSuccesses: 0, sumOn: 0, minOn: -1, maxOn: 0 };
 
   constructor(p: TortureParams, readonly m: Machine, readonly hz: HazptrVersion) {
     this.p = p;
@@ -249,7 +252,6 @@ export function startTorture(m: Machine, p: TortureParams, pendingOff: number): 
     t.freelist.push(a);
   }
   m.printk(t.printParms('Start of test'));
-  if (p.onoff_interval > 0) m.printk(`hazsim: onoff_interval=${p.onoff_interval}: CPU hotplug is not modelled; no CPU goes offline`);
   if (p.preempt_duration > 0) m.printk(`hazsim: preempt_duration=${p.preempt_duration}: the FIFO preempt kthread is not modelled`);
   const spawn = (name: string, fn: (io: Port) => KGen) => {
     t.live++;
@@ -263,6 +265,7 @@ export function startTorture(m: Machine, p: TortureParams, pendingOff: number): 
   if (p.kthread_do_pending_ms) spawn('hazptr_torture_do_pending', (io) => do_pending(io, t));
   for (let i = 0; i < t.nrealreaders; i++) spawn('hazptr_torture_reader', (io) => reader(io, t, i));
   if (p.nwriters) t.writerTask = spawn('hazptr_torture_writer', (io) => writer(io, t)).id;
+  if (p.onoff_interval > 0 && m.cfg.cpus > 1) spawn('torture_onoff', (io) => onoff(io, t));
   if (p.stat_interval > 0) spawn('hazptr_torture_stats', (io) => stats(io, t));
   m.spawn('torture_shutdown', (io) => shutdown(io, t));
 }
@@ -303,8 +306,13 @@ function* stutter_wait(io: Port, t: Torture): KGen {
   }
 }
 
+/** cpumask_next_wrap(cpu, cpu_online_mask) */
 function nextOnline(m: Machine, cpu: number): number {
-  return (cpu + 1) % m.cfg.cpus; // cpumask_next_wrap() over cpu_online_mask; every CPU stays online
+  for (let k = 1; k <= m.cfg.cpus; k++) {
+    const c = (cpu + k) % m.cfg.cpus;
+    if (m.cpuIsOnline(c)) return c;
+  }
+  return cpu;
 }
 
 /** smp_call_function_single(cpu, fn, info, wait=1), with preemption already disabled by the caller. */
@@ -561,6 +569,65 @@ function* writer(io: Port, t: Torture): KGen {
   io.leave();
 }
 
+// ---- CPU hotplug: torture_onoff() of kernel/torture.c ---------------------------------------------------------
+
+const F_onoff = kfunc('torture_onoff', 'kernel/torture.c');
+const F_remove_cpu = kfunc('remove_cpu', 'kernel/cpu.c');
+const S_onoff = site(F_onoff, 0, 'cpu = (torture_random(&rand) >> 4) % (maxcpu + 1);', 'pick a CPU');
+
+function onoffStats(t: Torture): string {
+  if (t.p.onoff_interval <= 0) return '';
+  const o = t.onoff;
+  return `onoff: ${o.nOnSuccesses}/${o.nOnAttempts}:${o.nOffSuccesses}/${o.nOffAttempts} ${o.minOn},${o.maxOn}:${o.minOff},${o.maxOff} ${o.sumOn}:${o.sumOff} (HZ=${HZ}) `;
+}
+
+function* onoff(io: Port, t: Torture): KGen {
+  io.enter(F_onoff);
+  const m = io.m;
+  const o = t.onoff;
+  const maxcpu = m.cfg.cpus - 1;
+  const jiffies = () => Math.floor(m.now / JIFFY);
+  if (t.p.verbose) m.printk(`${t.flag} torture_onoff task started`);
+  if (t.p.onoff_holdoff > 0) {
+    if (t.p.verbose) m.printk(`${t.flag} torture_onoff begin holdoff`);
+    yield hrtimeout(io, t.p.onoff_holdoff * 1e9, 0);
+    if (t.p.verbose) m.printk(`${t.flag} torture_onoff end holdoff`);
+  }
+  while (!t.mustStop()) {
+    const cpu = (yield io.op(OP_RAND, S_onoff, maxcpu + 1)) as number;
+    // CPU 0 is not hotpluggable on x86 (no CONFIG_BOOTPARAM_HOTPLUG_CPU0)
+    if (cpu !== 0 && m.cpuIsOnline(cpu)) {
+      const start = jiffies();
+      o.nOffAttempts++;
+      io.enter(F_remove_cpu);
+      if (m.cpuDown(cpu)) {
+        while (m.cpuIsOnline(cpu)) yield hrtimeout(io, 100 * US, 0); // remove_cpu() waits for the CPU to die
+        const d = jiffies() - start;
+        o.nOffSuccesses++;
+        o.sumOff += d;
+        if (o.minOff < 0) o.minOff = o.maxOff = d;
+        o.minOff = Math.min(o.minOff, d);
+        o.maxOff = Math.max(o.maxOff, d);
+      } else o.nOffAttempts--;
+      io.leave();
+    } else if (cpu !== 0) {
+      o.nOnAttempts++;
+      const start = jiffies();
+      if (m.cpuUp(cpu)) {
+        const d = jiffies() - start;
+        o.nOnSuccesses++;
+        o.sumOn += d;
+        if (o.minOn < 0) o.minOn = o.maxOn = d;
+        o.minOn = Math.min(o.minOn, d);
+        o.maxOn = Math.max(o.maxOn, d);
+      }
+    }
+    yield hrtimeout(io, t.p.onoff_interval * JIFFY, JIFFY);
+  }
+  for (let c = 0; c <= maxcpu; c++) m.cpuUp(c); // torture_online_all("Final")
+  io.leave();
+}
+
 // ---- statistics and shutdown ----------------------------------------------------------------------------
 
 function statsPrint(io: Port, t: Torture): void {
@@ -570,7 +637,7 @@ function statsPrint(io: Port, t: Torture): void {
   let i = PIPE_LEN;
   while (i >= 0 && pipesummary[i] === 0) i--;
   const rtc = m.mem.peek(t.current);
-  m.printk(`${t.flag} rtc: ${hashPtr(rtc)} ver: ${t.version} ${WRITER_STATES[t.writerState]} tfle: ${t.freelist.length === 0 ? 1 : 0} rta: ${t.nAlloc} rtaf: ${t.nAllocFail} rtf: ${t.nFree} acq: ${sum(t.acq)} rel: ${sum(t.rel)} acqirq: ${sum(t.acqIrq)} relirq: ${sum(t.relIrq)} reldefer: ${sum(t.relDefer)} relundefer ${sum(t.relUndefer)}`);
+  m.printk(`${t.flag} rtc: ${hashPtr(rtc)} ver: ${t.version} ${WRITER_STATES[t.writerState]} tfle: ${t.freelist.length === 0 ? 1 : 0} rta: ${t.nAlloc} rtaf: ${t.nAllocFail} rtf: ${t.nFree} ${onoffStats(t)}acq: ${sum(t.acq)} rel: ${sum(t.rel)} acqirq: ${sum(t.acqIrq)} relirq: ${sum(t.relIrq)} reldefer: ${sum(t.relDefer)} relundefer ${sum(t.relUndefer)}`);
   const bad = i > 1;
   m.printk(`${t.flag} ${bad ? '!!! ' : ''}Reader Pipe: ${pipesummary.map((v) => ` ${v}`).join('')}`);
   m.printk(`${t.flag} Reader Batch: ${new Array(PIPE_LEN + 1).fill(' 0').join('')}`);
