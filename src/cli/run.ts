@@ -3,7 +3,9 @@
  */
 import { Command, Option } from 'commander';
 import { loadScenario } from '../scenario/load.ts';
-import { runScenario } from '../scenario/run.ts';
+import { writeFileSync } from 'node:fs';
+import { runScenario, siteKey, type RunResult } from '../scenario/run.ts';
+import { writeScheduleText } from '../sched/schedule-file.ts';
 import { formatRun, jsonRun } from '../report/dmesg.ts';
 import { EXIT_BUG, EXIT_OK, InputError } from './errors.ts';
 import type { CliIO } from './index.ts';
@@ -15,6 +17,14 @@ export function parseIntArg(flag: string, v: string, min = 0): number {
   return n;
 }
 
+export function saveSchedule(path: string, r: RunResult, header: Record<string, string>): void {
+  try {
+    writeFileSync(path, writeScheduleText(r.schedule, { ...header, outcome: r.bug ? r.bug.signature : r.outcome }, (t) => r.tasks[t], siteKey));
+  } catch (e) {
+    throw new InputError(`--save-schedule: cannot write ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
 export function runCommand(io: CliIO): Command {
   return new Command('run')
     .description('run a scenario with one seed and print what the simulated kernel prints')
@@ -23,11 +33,12 @@ export function runCommand(io: CliIO): Command {
     .option('--steps <n>', 'step budget (overrides limits.steps)')
     .option('--bootarg <params>', 'hazptrtorture module parameters, e.g. "hazptrtorture.onoff_interval=3333 hazptrtorture.stat_interval=15"')
     .option('--trace', 'print every step as it runs')
+    .option('--save-schedule <file>', 'write the recorded schedule as a replay file (see hazsim replay)')
     .option('--json', 'print the result as JSON (seed, outcome, bug, steps, schedule)')
     .option('--quiet', 'print only the report and the summary')
     .option('--no-color', 'no colour, even on a terminal')
     .addHelpText('after', '\nExample:\n  $ hazsim run scenarios/same-task-release.yaml --seed 42\n')
-    .action((file: string, opts: { seed: string; steps?: string; bootarg?: string; trace?: boolean; json?: boolean; quiet?: boolean; color: boolean }) => {
+    .action((file: string, opts: { seed: string; steps?: string; bootarg?: string; trace?: boolean; saveSchedule?: string; json?: boolean; quiet?: boolean; color: boolean }) => {
       const seed = parseIntArg('--seed', opts.seed);
       const steps = opts.steps !== undefined ? parseIntArg('--steps', opts.steps, 1) : undefined;
       const scenario = loadScenario(file, opts.bootarg);
@@ -37,6 +48,7 @@ export function runCommand(io: CliIO): Command {
         trace: opts.trace && !opts.json ? (l) => { traceLines.push(l); if (traceLines.length >= 4096) io.out(traceLines.splice(0).join('\n')); } : undefined,
       });
       if (traceLines.length) io.out(traceLines.join('\n'));
+      if (opts.saveSchedule) saveSchedule(opts.saveSchedule, r, { scenario: file, hazptr: r.hazptr, seed: String(seed), ...(opts.bootarg ? { bootarg: opts.bootarg } : {}) });
       if (opts.json) io.out(JSON.stringify(jsonRun(r)));
       else {
         const color = opts.color && io.isTTY && !process.env.NO_COLOR;

@@ -8,7 +8,7 @@ import { fmtSecs, type EndReason, type LogLine, type Machine, type StepRecord } 
 import { OP_NAMES, OP_LOAD, OP_CMPXCHG, OP_XCHG, OP_STORE, OP_PICK, OP_SWITCH, OP_KMALLOC, OP_RAND } from '../kernel/port.ts';
 import { sites } from '../kernel/sites.ts';
 import { RandomStrategy } from '../sched/random.ts';
-import { ReplayStrategy } from '../sched/replay.ts';
+import { ReplayStrategy, type ReplayNames } from '../sched/replay.ts';
 import { Schedule } from '../sched/schedule.ts';
 import type { Strategy } from '../sched/strategy.ts';
 import type { Scenario } from './schema.ts';
@@ -19,6 +19,10 @@ export interface RunOptions {
   seed: number;
   /** replay this schedule instead of drawing from the seed */
   replay?: Schedule;
+  /** check the replayed decisions by name (a schedule read from a file) */
+  replayNames?: ReplayNames;
+  /** at the first divergent decision: stop (default), or continue under the seeded strategy */
+  onDivergence?: 'stop' | 'continue';
   maxSteps?: number;
   /** called with each step's formatted line (--trace) */
   trace?: (line: string) => void;
@@ -53,6 +57,10 @@ export interface RunResult {
   scheduleDigest: string;
   /** the race, step by step, when asked for and a ctx could be found (see story.ts) */
   story?: string[];
+  /** with onDivergence 'continue': where the replay stopped matching */
+  diverged?: { index: number; message: string };
+  /** task names by id ("comm/pid"), for schedule files */
+  tasks: string[];
   stats: { switches: number; preemptions: number; migrations: number; irqs: number };
   schedule: Schedule;
 }
@@ -60,10 +68,15 @@ export interface RunResult {
 export function runScenario(s: Scenario, o: RunOptions): RunResult {
   let strategy: Strategy;
   let replay: ReplayStrategy | undefined;
-  if (o.replay) strategy = replay = new ReplayStrategy(o.replay);
-  else strategy = new RandomStrategy(o.seed, s.machine.preempt_rate);
+  const seeded = () => new RandomStrategy(o.seed, s.machine.preempt_rate);
+  if (o.replay) strategy = replay = new ReplayStrategy(o.replay, o.replayNames, o.onDivergence === 'continue' ? seeded() : undefined);
+  else strategy = seeded();
   const m = buildMachine(s, strategy, o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {});
-  if (replay) replay.describe = (c, t, st) => m.describe(c, t, st);
+  if (replay) {
+    replay.describe = (c, t, st) => m.describe(c, t, st);
+    replay.taskName = (t) => taskName(m, t);
+    replay.siteKey = siteKey;
+  }
   if (o.trace) {
     const tr = o.trace;
     m.tracer = (r) => tr(fmtStepLine(stepLine(m, r)));
@@ -85,6 +98,8 @@ export function runScenario(s: Scenario, o: RunOptions): RunResult {
   }
   return {
     story,
+    diverged: replay?.diverged ?? undefined,
+    tasks: m.tasks.map((_, i) => taskName(m, i)),
     scenario: s.name,
     hazptr: s.hazptr,
     seed: o.seed,
@@ -103,6 +118,18 @@ export function runScenario(s: Scenario, o: RunOptions): RunResult {
     scheduleDigest: m.schedule.digest(),
     schedule: m.schedule,
   };
+}
+
+/** How a task is named in schedule files: "comm/pid" (comms repeat, pids do not). */
+export function taskName(m: Machine, id: number): string {
+  const t = m.tasks[id];
+  return `${t.comm.replace(/\s/g, '_')}/${t.pid}`;
+}
+
+/** How a site is named in schedule files: "function:description". */
+export function siteKey(id: number): string {
+  const s = sites[id];
+  return `${s.fn.name}:${s.desc}`;
 }
 
 function fmtVal(m: Machine, v: number): string {
