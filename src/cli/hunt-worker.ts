@@ -1,0 +1,28 @@
+/**
+ * A hunt worker (worker_threads): loads the scenario once, then runs each seed
+ * it is sent and posts back the result as plain data.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadScenario } from '../scenario/load.ts';
+import { runScenario } from '../scenario/run.ts';
+
+export interface SeedResult {
+  seed: number;
+  outcome: string;
+  kind: string | null;
+  signature: string | null;
+  headline: string | null;
+  steps: number;
+}
+
+const { file, bootarg, steps } = workerData as { file: string; bootarg?: string; steps?: number };
+const scenario = loadScenario(file, bootarg);
+parentPort!.on('message', (seed: number | null) => {
+  if (seed === null) {
+    parentPort!.close();
+    return;
+  }
+  const r = runScenario(scenario, { seed, maxSteps: steps });
+  const res: SeedResult = { seed, outcome: r.outcome, kind: r.bug?.kind ?? null, signature: r.bug?.signature ?? null, headline: r.bug?.headline ?? null, steps: r.steps };
+  parentPort!.postMessage(res);
+});

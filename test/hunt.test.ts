@@ -1,0 +1,124 @@
+/**
+ * hunt, merge and replay: results independent of the number of jobs, failures
+ * grouped by signature, shards that cover a range and merge to the
+ * single-machine result, --resume, and replay files that reproduce a run byte
+ * for byte or stop at the first decision that no longer fits.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main, type CliIO } from '../src/cli/index.ts';
+import { groupBySignature, shardSeeds } from '../src/cli/hunt.ts';
+
+async function cli(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIO = { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false, exitCode: 0 };
+  const code = await main(args, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'hazsim-hunt-'));
+const KASAN = 'scenarios/hazptrtorture-preempt-kasan.yaml';
+const HANDOFF = 'scenarios/cross-task-handoff.yaml';
+const strip = (jsonl: string) => jsonl; // the --out file has no timing in it
+
+describe('hunt', () => {
+  it('gives the same findings and the same --out file with 1 and 2 jobs', async () => {
+    const o1 = join(dir, 'j1.jsonl');
+    const o2 = join(dir, 'j2.jsonl');
+    const r1 = await cli(['hunt', KASAN, '--seeds', '1..6', '--steps', '250000', '--jobs', '1', '--out', o1]);
+    const r2 = await cli(['hunt', KASAN, '--seeds', '1..6', '--steps', '250000', '--jobs', '2', '--out', o2]);
+    expect(r1.code).toBe(1);
+    expect(r2.code).toBe(1);
+    expect(r2.out).toBe(r1.out);
+    expect(strip(readFileSync(o2, 'utf8'))).toBe(strip(readFileSync(o1, 'utf8')));
+    expect(r1.out).toMatch(/hazsim: 6 seeds, \d+ failing, \d+ signatures?/);
+  });
+
+  it('groups failures with the same signature whatever their addresses', async () => {
+    const r = await cli(['hunt', HANDOFF, '--seeds', '1..12', '--jobs', '2']);
+    expect(r.out).toContain('hazsim: 12 seeds, 12 failing, 1 signature');
+    expect(r.out).toMatch(/ {4}12 {10}1 {2}general-protection-fault \| hazptr_synchronize_overflow_list/);
+    expect(r.out).toContain('hazsim run scenarios/cross-task-handoff.yaml --seed 1');
+    const rows = groupBySignature([
+      { seed: 9, signature: 'A', kind: 'k', headline: 'h', steps: 1 },
+      { seed: 3, signature: 'A', kind: 'k', headline: 'h2', steps: 2 },
+      { seed: 5, signature: 'B', kind: 'k', headline: 'h', steps: 1 },
+    ]);
+    expect(rows).toEqual([{ signature: 'A', count: 2, first_seed: 3 }, { signature: 'B', count: 1, first_seed: 5 }]);
+  });
+
+  it('shards are disjoint, cover the range, and merge to the single-machine result', async () => {
+    const parts = [1, 2, 3].map((i) => shardSeeds(10, 40, [i, 3]));
+    const flat = parts.flat().sort((a, b) => a - b);
+    expect(flat).toEqual(Array.from({ length: 31 }, (_, i) => 10 + i));
+    expect(new Set(flat).size).toBe(31);
+    const single = await cli(['hunt', KASAN, '--seeds', '1..6', '--steps', '250000', '--jobs', '2']);
+    const files = [1, 2].map((i) => join(dir, `shard${i}.jsonl`));
+    for (const [i, f] of files.entries()) await cli(['hunt', KASAN, '--seeds', '1..6', '--steps', '250000', '--shard', `${i + 1}/2`, '--jobs', '1', '--out', f]);
+    const merged = await cli(['merge', ...files]);
+    expect(merged.out.split('\n').slice(0, -2)).toEqual(single.out.split('\n').slice(0, -2)); // all but the replay lines' scenario path form
+    expect(merged.code).toBe(single.code);
+  });
+
+  it('--resume skips the seeds already done and ends with the same summary', async () => {
+    const f = join(dir, 'resume.jsonl');
+    const full = await cli(['hunt', HANDOFF, '--seeds', '1..150', '--jobs', '2']);
+    const part = await cli(['hunt', HANDOFF, '--seeds', '1..150', '--jobs', '2', '--out', f, '--stop-after', '120']);
+    expect(part.out).toContain('120 failing');
+    const before = readFileSync(f, 'utf8');
+    expect(before).toContain('"done_through":100');
+    const rest = await cli(['hunt', HANDOFF, '--seeds', '1..150', '--jobs', '2', '--out', f, '--resume']);
+    expect(rest.out).toBe(full.out);
+  });
+
+  it('bad input is one line and exit 2', async () => {
+    for (const args of [['hunt', HANDOFF, '--seeds', '5..1'], ['hunt', HANDOFF, '--seeds', 'x'], ['hunt', HANDOFF, '--seeds', '1..2', '--shard', '3/2'], ['hunt', HANDOFF, '--seeds', '1..2', '--resume']]) {
+      const r = await cli(args);
+      expect(r.code).toBe(2);
+      expect(r.err.split('\n')).toHaveLength(1);
+    }
+  });
+});
+
+describe('replay files', () => {
+  it('a saved schedule replays to the same output, byte for byte (but the replay line)', async () => {
+    const f = join(dir, 'gpf.sched');
+    const a = await cli(['run', 'scenarios/hazptrtorture-preempt.yaml', '--seed', '3', '--save-schedule', f]);
+    const b = await cli(['replay', 'scenarios/hazptrtorture-preempt.yaml', f]);
+    expect(a.code).toBe(1);
+    expect(b.code).toBe(1);
+    const body = (s: string) => s.split('\n').filter((l) => !l.startsWith('hazsim: replay:')).join('\n');
+    expect(body(b.out)).toBe(body(a.out));
+    const text = readFileSync(f, 'utf8');
+    expect(text.split('\n')[0]).toBe('# hazsim schedule v1');
+    expect(text).toMatch(/^\d+ cpu \d+\/4 @cpu\d \S+\/\d+ \S+:/m);
+  });
+
+  it('an edited decision stops the replay with a message naming it; --on-divergence continue goes on', async () => {
+    const f = join(dir, 'h.sched');
+    await cli(['run', HANDOFF, '--seed', '1', '--save-schedule', f]);
+    const lines = readFileSync(f, 'utf8').split('\n');
+    const i = lines.findIndex((l) => /^\d+ cpu 0\/2 /.test(l) && Number(l.split(' ')[0]) > 30);
+    const n = lines[i].split(' ')[0];
+    lines[i] = lines[i].replace(' cpu 0/2 ', ' cpu 1/2 ');
+    const g = join(dir, 'h-edited.sched');
+    writeFileSync(g, lines.join('\n'));
+    const r = await cli(['replay', HANDOFF, g]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(new RegExp(`replay stopped: decision #${n} \\(cpu 1/2\\): recorded at cpu0 `));
+    const c = await cli(['replay', HANDOFF, g, '--on-divergence', 'continue']);
+    expect(c.err).toMatch(new RegExp(`decision #${n} .*continuing under the seeded strategy`));
+    expect([0, 1]).toContain(c.code);
+  });
+
+  it('a replay file that is not one is bad input', async () => {
+    const g = join(dir, 'bad.sched');
+    writeFileSync(g, '# hazsim schedule v1\n0 cpu 3/2 @cpu0 - -\n');
+    const r = await cli(['replay', HANDOFF, g]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`hazsim: ${g}:2:7: choice 3 is not below 2`);
+  });
+});
