@@ -40,7 +40,7 @@ describe('hunt', () => {
   it('groups failures with the same signature whatever their addresses', async () => {
     const r = await cli(['hunt', HANDOFF, '--seeds', '1..12', '--jobs', '2']);
     expect(r.out).toContain('hazsim: 12 seeds, 12 failing, 1 signature');
-    expect(r.out).toMatch(/ {4}12 {10}1 {2}general-protection-fault \| hazptr_synchronize_overflow_list/);
+    expect(r.out).toMatch(/^ +12 +1 +general-protection-fault \| hazptr_synchronize_overflow_list/m);
     expect(r.out).toContain('hazsim run scenarios/cross-task-handoff.yaml --seed 1');
     const rows = groupBySignature([
       { seed: 9, signature: 'A', kind: 'k', headline: 'h', steps: 1 },
