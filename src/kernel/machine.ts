@@ -185,6 +185,7 @@ export class Machine {
   private live = 0;
   private stopped = false;
   private readonly cand = new Int32Array(4096);
+  private readonly wakeIds = new Int32Array(64);
   private lastRec = 0;
   private readonly preemptFull: boolean;
   private readonly irqs: IrqSpec[] = [];
@@ -329,7 +330,7 @@ export class Machine {
       let ci: number;
       if (this.nElig === 1) ci = this.elig[0];
       else {
-        ci = this.elig[this.decide(D_CPU, this.nElig)];
+        ci = this.elig[this.decide(D_CPU, this.nElig, this.elig)];
         const t = this.cpus[ci].curr;
         this.where(ci, t.id, t.frames[t.fdepth - 1].site);
       }
@@ -341,8 +342,8 @@ export class Machine {
     }
   }
 
-  private decide(kind: number, n: number): number {
-    const ch = this.strategy.choose(kind, n);
+  private decide(kind: number, n: number, options?: Int32Array): number {
+    const ch = this.strategy.choose(kind, n, options);
     this.lastRec = this.schedule.push(kind, n, ch);
     return ch;
   }
@@ -604,7 +605,9 @@ export class Machine {
     if (t.pinned) return t.homeCpu;
     const online = this.cpus.filter((c) => c.online && !c.goingDown);
     if (online.length === 1) return online[0].id;
-    const c = online[this.decide(D_WAKE_CPU, online.length)].id;
+    const ids = this.wakeIds;
+    for (let i = 0; i < online.length; i++) ids[i] = online[i].id;
+    const c = online[this.decide(D_WAKE_CPU, online.length, ids)].id;
     this.where(c, t.id, -1);
     return c;
   }
@@ -620,7 +623,7 @@ export class Machine {
     if (n === 0) return cpu.idle.id;
     let k = 0;
     if (n > 1) {
-      k = this.decide(D_PICK, n);
+      k = this.decide(D_PICK, n, cand);
       this.where(cpu.id, cand[k], -1);
     }
     const next = this.tasks[cand[k]];

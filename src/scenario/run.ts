@@ -23,6 +23,8 @@ export interface RunOptions {
   replayNames?: ReplayNames;
   /** at the first divergent decision: stop (default), or continue under the seeded strategy */
   onDivergence?: 'stop' | 'continue';
+  /** any other strategy (bisect's) instead of the seeded one */
+  strategy?: Strategy;
   maxSteps?: number;
   /** called with each step's formatted line (--trace) */
   trace?: (line: string) => void;
@@ -70,7 +72,7 @@ export function runScenario(s: Scenario, o: RunOptions): RunResult {
   let replay: ReplayStrategy | undefined;
   const seeded = () => new RandomStrategy(o.seed, s.machine.preempt_rate);
   if (o.replay) strategy = replay = new ReplayStrategy(o.replay, o.replayNames, o.onDivergence === 'continue' ? seeded() : undefined);
-  else strategy = seeded();
+  else strategy = o.strategy ?? seeded();
   const m = buildMachine(s, strategy, o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {});
   if (replay) {
     replay.describe = (c, t, st) => m.describe(c, t, st);

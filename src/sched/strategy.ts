@@ -21,8 +21,12 @@ export const D_RAND = 4;
 export const DECISION_NAMES = ['cpu', 'preempt', 'pick', 'wake-cpu', 'rand'] as const;
 
 export interface Strategy {
-  /** An index in [0, n). */
-  choose(kind: number, n: number): number;
+  /**
+   * An index in [0, n). `options`, when given, holds what is chosen among (its
+   * first n entries): the eligible CPU ids for D_CPU, the CPU ids for D_WAKE_CPU,
+   * the candidate task ids for D_PICK. Strategies that need no names ignore it.
+   */
+  choose(kind: number, n: number, options?: Int32Array): number;
   /** What the last choice led to: the CPU, task id and site (-1 when none) of the step it selected. */
   confirm(cpu: number, task: number, site: number): void;
 }

@@ -1,0 +1,45 @@
+/**
+ * `hazsim bisect <scenario.yaml> --seed <S>`: shrink a failing run to the few
+ * context switches that matter, keeping its signature; print the minimal
+ * interleaving and write a replay file.
+ */
+import { writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { loadScenario } from '../scenario/load.ts';
+import { bisect, numberedStory } from '../scenario/bisect.ts';
+import { siteKey } from '../scenario/run.ts';
+import { writeScheduleText } from '../sched/schedule-file.ts';
+import { formatRun } from '../report/dmesg.ts';
+import { EXIT_BUG, InputError } from './errors.ts';
+import type { CliIO } from './index.ts';
+import { parseIntArg } from './run.ts';
+
+export function bisectCommand(io: CliIO): Command {
+  return new Command('bisect')
+    .description('shrink a failing seed to the few context switches that matter, keeping its signature')
+    .argument('<scenario>', 'scenario file (YAML)')
+    .requiredOption('--seed <n>', 'the failing seed')
+    .option('--out <file>', 'replay file to write (default: bisect-seed<S>.sched)')
+    .option('--max-runs <n>', 'how many trial runs delta debugging may use', '150')
+    .option('--steps <n>', 'step budget of the original run (overrides limits.steps)')
+    .option('--bootarg <params>', 'hazptrtorture module parameters')
+    .option('--shrink-scenario', 'also shrink the scenario (not implemented yet: refused)')
+    .addHelpText('after', '\nExample:\n  $ hazsim bisect scenarios/cross-task-handoff.yaml --seed 1\n  $ hazsim replay scenarios/cross-task-handoff.yaml bisect-seed1.sched\n')
+    .action((file: string, opts: { seed: string; out?: string; maxRuns: string; steps?: string; bootarg?: string; shrinkScenario?: boolean }) => {
+      if (opts.shrinkScenario) throw new InputError('--shrink-scenario: shrinking the scenario is not implemented yet');
+      const seed = parseIntArg('--seed', opts.seed);
+      const maxRuns = parseIntArg('--max-runs', opts.maxRuns, 1);
+      const steps = opts.steps !== undefined ? parseIntArg('--steps', opts.steps, 1) : undefined;
+      const scenario = loadScenario(file, opts.bootarg);
+      const res = bisect(scenario, seed, { maxSteps: steps, maxRuns, log: (l) => io.err(l) });
+      if ('error' in res) throw new InputError(res.error);
+      const out = opts.out ?? `bisect-seed${seed}.sched`;
+      writeFileSync(out, writeScheduleText(res.final.schedule, { scenario: file, hazptr: res.final.hazptr, seed: String(seed), ...(opts.bootarg ? { bootarg: opts.bootarg } : {}), bisected: `from ${res.original.schedule.length} decisions`, outcome: res.final.bug!.signature }, (t) => res.final.tasks[t], siteKey));
+      io.out(formatRun(res.final, { color: false, quiet: true, replayCommand: `hazsim replay ${file} ${out}` }).filter((l) => !l.startsWith('hazsim: replay:')).join('\n'));
+      io.out(`hazsim: bisect: ${res.originalSwitches} switch points -> ${res.finalSwitches} (${res.original.schedule.length} -> ${res.final.schedule.length} decisions; shortest failing prefix ${res.prefix}; ${res.runs} runs)`);
+      io.out('hazsim: the minimal interleaving, last steps (switch points marked):');
+      io.out(numberedStory(scenario, res.final).join('\n'));
+      io.out(`hazsim: replay file: ${out}\nhazsim: replay: hazsim replay ${file} ${out}`);
+      io.exitCode = EXIT_BUG;
+    });
+}

@@ -1,0 +1,106 @@
+/**
+ * Shrink a failing run while keeping its signature (hazsim bisect):
+ *
+ * 1. the shortest prefix of the recorded decisions after which the fixed
+ *    completion of BisectStrategy still fails the same way (binary search);
+ * 2. delta debugging over that prefix: chunks of decisions, halving in size,
+ *    from the end of the prefix backwards, are set back to their default choice
+ *    (no preemption, stay on the CPU, ...) and kept so when the signature holds,
+ *    until the run budget (--max-runs) is spent;
+ * 3. a final run records the resulting schedule exactly, for a replay file.
+ *
+ * Deterministic: the same scenario and seed give the same result.
+ */
+import { BisectStrategy, switchPoints } from '../sched/bisect.ts';
+import { Schedule } from '../sched/schedule.ts';
+import type { Scenario } from './schema.ts';
+import { runScenario, type RunResult } from './run.ts';
+
+export interface BisectResult {
+  original: RunResult;
+  final: RunResult;
+  runs: number;
+  prefix: number;
+  originalSwitches: number;
+  finalSwitches: number;
+}
+
+export function bisect(s: Scenario, seed: number, o: { maxSteps?: number; maxRuns?: number; log: (line: string) => void }): BisectResult | { error: string } {
+  const original = runScenario(s, { seed, maxSteps: o.maxSteps });
+  if (!original.bug) return { error: `seed ${seed} does not fail (${original.outcome} after ${original.steps} steps): nothing to bisect` };
+  const sig = original.bug.signature;
+  const rec = original.schedule.snapshot();
+  const cap = Math.max(200_000, original.steps * 2);
+  const maxRuns = o.maxRuns ?? 150;
+  let runs = 0;
+  const mask = new Uint8Array(rec.length);
+  const fails = (prefix: number, m: Uint8Array): boolean => {
+    runs++;
+    const r = runScenario(s, { seed, maxSteps: cap, strategy: new BisectStrategy(rec, prefix, m, seed) });
+    return r.bug?.signature === sig;
+  };
+  o.log(`bisect: seed ${seed}: ${sig}`);
+  o.log(`bisect: recorded run: ${original.steps} steps, ${rec.length} decisions, ${switchPoints(rec).length} switch points`);
+  if (!fails(rec.length, mask)) {
+    return { error: `seed ${seed}: following the recorded decisions with the bisect completion does not fail the same way; cannot shrink` };
+  }
+  // 1. shortest failing prefix
+  let lo = 0;
+  let hi = rec.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (fails(mid, mask)) hi = mid;
+    else lo = mid + 1;
+    o.log(`bisect: prefix search: ${lo}..${hi} of ${rec.length} decisions (${runs} runs)`);
+  }
+  const prefix = hi;
+  // 2. set chunks of the prefix back to default choices while the failure holds
+  for (let size = Math.max(1, Math.floor(prefix / 2)); size >= 1 && runs < maxRuns; size = Math.floor(size / 2)) {
+    let kept = 0;
+    // from the end of the prefix backwards: decisions near the failure change less of what follows
+    for (let end = prefix; end > 0 && runs < maxRuns; end -= size) {
+      const start = Math.max(0, end - size);
+      let open = false;
+      for (let i = start; i < end; i++) if (!mask[i]) open = true;
+      if (!open) continue;
+      const trial = mask.slice();
+      trial.fill(1, start, end);
+      if (fails(prefix, trial)) {
+        mask.set(trial);
+        kept++;
+      }
+    }
+    let left = 0;
+    for (let i = 0; i < prefix; i++) if (!mask[i]) left++;
+    o.log(`bisect: chunks of ${size}: ${kept} set to default, ${left} recorded decisions left (${runs} runs)`);
+    if (size === 1) break;
+  }
+  // 3. the final run, recorded exactly
+  const shrunk = runScenario(s, { seed, maxSteps: cap, strategy: new BisectStrategy(rec, prefix, mask, seed) });
+  const exact = shrunk.schedule.snapshot();
+  const final = runScenario(s, { seed, maxSteps: cap, replay: exact, story: true });
+  return { original, final, runs: runs + 2, prefix, originalSwitches: switchPoints(rec).length, finalSwitches: switchPoints(exact).length };
+}
+
+/** The last steps of a run as a numbered story, with the switch points marked. */
+export function numberedStory(s: Scenario, r: RunResult, last = 40): string[] {
+  const lines: { text: string; cpu: number }[] = [];
+  runScenario(s, {
+    seed: r.seed, replay: r.schedule.snapshot(), maxSteps: r.steps + 10,
+    trace: (l) => {
+      const cpu = Number(/\] cpu(\d+) /.exec(l)?.[1] ?? -1);
+      lines.push({ text: l, cpu });
+      if (lines.length > last * 4) lines.splice(0, lines.length - last);
+    },
+  });
+  const tail = lines.slice(-last);
+  const out: string[] = [];
+  tail.forEach((l, i) => {
+    const prev = i > 0 ? tail[i - 1].cpu : -1;
+    const mark = i > 0 && l.cpu !== prev ? '  <-- switch' : l.text.includes(' preempted') ? '  <-- preemption' : '';
+    out.push(`${String(i + 1).padStart(3)}. ${l.text.replace(/^\[\s*[\d.]+\]\s*/, '')}${mark}`);
+  });
+  return out;
+}
+
+export type { Schedule };

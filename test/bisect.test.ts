@@ -1,0 +1,58 @@
+/**
+ * bisect: keeps the signature, shortens the schedule, names the race in its
+ * story, writes a replay file that reproduces the shrunk run, and is
+ * deterministic.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main, type CliIO } from '../src/cli/index.ts';
+
+async function cli(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIO = { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false, exitCode: 0 };
+  const code = await main(args, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+const dir = mkdtempSync(join(tmpdir(), 'hazsim-bisect-'));
+const switches = (out: string) => {
+  const m = /hazsim: bisect: (\d+) switch points -> (\d+) \((\d+) -> (\d+) decisions/.exec(out)!;
+  return { from: Number(m[1]), to: Number(m[2]) };
+};
+
+describe('bisect', () => {
+  it('the torture GPF seed: same signature, fewer switch points, the race in its story, a replay file that reproduces it', async () => {
+    const f = join(dir, 't1.sched');
+    const r = await cli(['bisect', 'scenarios/hazptrtorture-preempt.yaml', '--seed', '1', '--max-runs', '25', '--out', f]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('hazsim: signature: general-protection-fault | hazptr_synchronize_overflow_list < hazptr_synchronize < hazptr_torture_writer < kthread');
+    const s = switches(r.out);
+    expect(s.to).toBeLessThan(s.from);
+    expect(r.out).toMatch(/hazptr_release: reads ctx->slot = CPU\d's per-CPU slot \S+, not the backup slot, so it will not unchain \(RACE: cpu\d hazptr_torture_ is inside hazptr_note_context_switch\(\) for this ctx\)/);
+    expect(r.err).toMatch(/bisect: prefix search: \d+\.\.\d+ of \d+ decisions \(\d+ runs\)/);
+    const replay = await cli(['replay', 'scenarios/hazptrtorture-preempt.yaml', f, '--quiet']);
+    expect(replay.code).toBe(1);
+    expect(replay.out).toContain('hazptr_synchronize_overflow_list < hazptr_synchronize < hazptr_torture_writer < kthread');
+    expect(readFileSync(f, 'utf8')).toMatch(/^# bisected: from \d+ decisions$/m);
+  });
+
+  it('the handoff seed shrinks to a handful of switch points, the same way every time', async () => {
+    const a = await cli(['bisect', 'scenarios/cross-task-handoff.yaml', '--seed', '1', '--out', join(dir, 'h1.sched')]);
+    const b = await cli(['bisect', 'scenarios/cross-task-handoff.yaml', '--seed', '1', '--out', join(dir, 'h1.sched')]);
+    expect(b.out).toBe(a.out);
+    expect(b.err).toBe(a.err);
+    const s = switches(a.out);
+    expect(s.to).toBeLessThanOrEqual(10);
+    expect(s.from).toBeGreaterThan(100);
+    expect(a.out).toContain('(RACE: cpu0 acquirer is inside hazptr_note_context_switch() for this ctx)');
+    expect(a.out).toMatch(/^ +\d+\. cpu\d \S+ .*<-- switch$/m);
+  });
+
+  it('a seed that does not fail is reported, exit 2', async () => {
+    const r = await cli(['bisect', 'scenarios/same-task-release.yaml', '--seed', '1']);
+    expect(r.code).toBe(2);
+    expect(r.err.split('\n').pop()).toMatch(/^hazsim: seed 1 does not fail \(done after \d+ steps\): nothing to bisect$/);
+  });
+});
