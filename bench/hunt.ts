@@ -1,0 +1,42 @@
+/**
+ * npm run bench, part 2: seeds per second of `hazsim hunt` on the torture
+ * scenario with 1 and with 2 jobs (the ratio shows the scaling), and the wall
+ * time and number of seeds until the first GPF-signature failure, median over
+ * 10 disjoint seed ranges. A benchmark, not a test.
+ */
+import { performance } from 'node:perf_hooks';
+import { main, type CliIO } from '../src/cli/index.ts';
+import { loadScenario } from '../src/scenario/load.ts';
+import { runScenario } from '../src/scenario/run.ts';
+
+const SCENARIO = 'scenarios/hazptrtorture-preempt.yaml';
+const GPF = 'general-protection-fault | hazptr_synchronize_overflow_list < hazptr_synchronize < hazptr_torture_writer < kthread';
+
+async function hunt(jobs: number, seeds: string, steps: number): Promise<number> {
+  const io: CliIO = { out: () => {}, err: () => {}, isTTY: false, exitCode: 0 };
+  const t0 = performance.now();
+  await main(['hunt', SCENARIO, '--seeds', seeds, '--jobs', String(jobs), '--steps', String(steps)], io);
+  return (performance.now() - t0) / 1000;
+}
+
+const N = 16;
+const STEPS = 250_000;
+const t1 = await hunt(1, `1..${N}`, STEPS);
+const t2 = await hunt(2, `1..${N}`, STEPS);
+console.log(`hunt ${SCENARIO}, ${N} seeds, --steps ${STEPS}: 1 job ${(N / t1).toFixed(2)} seeds/s, 2 jobs ${(N / t2).toFixed(2)} seeds/s, scaling ${(t1 / t2).toFixed(2)}x`);
+
+const s = loadScenario(SCENARIO);
+const times: number[] = [];
+const counts: number[] = [];
+for (let r = 0; r < 10; r++) {
+  const t0 = performance.now();
+  let n = 0;
+  for (let seed = 1000 * r + 1; seed <= 1000 * r + 1000; seed++) {
+    n++;
+    if (runScenario(s, { seed }).bug?.signature === GPF) break;
+  }
+  times.push((performance.now() - t0) / 1000);
+  counts.push(n);
+}
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+console.log(`first GPF-signature failure, 10 disjoint seed ranges (1000r+1..): median ${median(times).toFixed(2)} s wall, median ${median(counts)} seeds (per range: ${counts.join(', ')} seeds)`);
