@@ -7,15 +7,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main, type CliIO } from '../src/cli/index.ts';
+import { cli } from './helpers.ts';
 
-async function cli(args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIO = { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false, exitCode: 0 };
-  const code = await main(args, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 const dir = mkdtempSync(join(tmpdir(), 'hazsim-bisect-'));
 const switches = (out: string) => {
   const m = /hazsim: bisect: (\d+) switch points -> (\d+) \((\d+) -> (\d+) decisions/.exec(out)!;

@@ -5,19 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { main, type CliIO } from '../src/cli/index.ts';
 import { parseScenario } from '../src/scenario/load.ts';
 import { runScenario } from '../src/scenario/run.ts';
 import { Schedule } from '../src/sched/schedule.ts';
-import { text } from './helpers.ts';
+import { cli, text } from './helpers.ts';
 
-async function cli(args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIO = { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false, exitCode: 0 };
-  const code = await main(args, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 const handoff = parseScenario(readFileSync('scenarios/cross-task-handoff.yaml', 'utf8'), 'scenarios/cross-task-handoff.yaml');
 const sameTask = parseScenario(readFileSync('scenarios/same-task-release.yaml', 'utf8'), 'scenarios/same-task-release.yaml');

@@ -5,6 +5,16 @@ import { RandomStrategy } from '../src/sched/random.ts';
 import { parseScenario } from '../src/scenario/load.ts';
 import { runScenario, type RunResult } from '../src/scenario/run.ts';
 import { formatRun } from '../src/report/dmesg.ts';
+import { main, type CliIO } from '../src/cli/index.ts';
+
+/** Run the CLI in-process: exit code, stdout and stderr (lines joined with \n). */
+export async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIO = { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false, exitCode: 0 };
+  const code = await main(args, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
 
 export function cfg(over: Partial<MachineConfig> = {}): MachineConfig {
   return {

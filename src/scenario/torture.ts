@@ -581,6 +581,11 @@ function onoffStats(t: Torture): string {
   return `onoff: ${o.nOnSuccesses}/${o.nOnAttempts}:${o.nOffSuccesses}/${o.nOffAttempts} ${o.minOn},${o.maxOn}:${o.minOff},${o.maxOff} ${o.sumOn}:${o.sumOff} (HZ=${HZ}) `;
 }
 
+/** torture_offline()/torture_online(): add a duration (jiffies) to sum, min (-1: none yet) and max. */
+function account(d: number, sum: number, min: number, max: number): [number, number, number] {
+  return [sum + d, min < 0 ? d : Math.min(min, d), min < 0 ? d : Math.max(max, d)];
+}
+
 function* onoff(io: Port, t: Torture): KGen {
   io.enter(F_onoff);
   const m = io.m;
@@ -602,24 +607,16 @@ function* onoff(io: Port, t: Torture): KGen {
       io.enter(F_remove_cpu);
       if (m.cpuDown(cpu)) {
         while (m.cpuIsOnline(cpu)) yield hrtimeout(io, 100 * US, 0); // remove_cpu() waits for the CPU to die
-        const d = jiffies() - start;
         o.nOffSuccesses++;
-        o.sumOff += d;
-        if (o.minOff < 0) o.minOff = o.maxOff = d;
-        o.minOff = Math.min(o.minOff, d);
-        o.maxOff = Math.max(o.maxOff, d);
+        [o.sumOff, o.minOff, o.maxOff] = account(jiffies() - start, o.sumOff, o.minOff, o.maxOff);
       } else o.nOffAttempts--;
       io.leave();
     } else if (cpu !== 0) {
       o.nOnAttempts++;
       const start = jiffies();
       if (m.cpuUp(cpu)) {
-        const d = jiffies() - start;
         o.nOnSuccesses++;
-        o.sumOn += d;
-        if (o.minOn < 0) o.minOn = o.maxOn = d;
-        o.minOn = Math.min(o.minOn, d);
-        o.maxOn = Math.max(o.maxOn, d);
+        [o.sumOn, o.minOn, o.maxOn] = account(jiffies() - start, o.sumOn, o.minOn, o.maxOn);
       }
     }
     yield hrtimeout(io, t.p.onoff_interval * JIFFY, JIFFY);
