@@ -1177,7 +1177,7 @@ export class Machine {
   /** A failure the torture module itself reports (its statistics print). `task`: whose stack to show. */
   tortureBug(io: Port, kind: BugKind, headline: string, pre: string[], task?: Task): void {
     const t = task ?? io.task;
-    this.report(kind, this.cpus[io.task.cpu], io.task, { headline, pre, frames: t.top, traceOf: t });
+    this.report(kind, this.cpus[io.task.cpu], io.task, { headline, pre, frames: t.top, traceOf: t, noCpuLine: t !== io.task });
   }
 
   printk(text: string): void {

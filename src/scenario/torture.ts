@@ -647,13 +647,17 @@ function statsPrint(io: Port, t: Torture): void {
   }
   if (t.rtcvSnap === t.version && rtc && t.writerTask >= 0) {
     const w = m.tasks[t.writerTask];
-    m.printk(`??? Writer stall state ${WRITER_STATES[t.writerState]}(${t.writerState}) g0 f0x0 ->state ${w.state === 0 ? 'R' : 'D'} cpu ${w.cpu}`);
+    const stall = `??? Writer stall state ${WRITER_STATES[t.writerState]}(${t.writerState}) g0 f0x0 ->state ${w.state === 0 ? 'R' : 'D'} cpu ${w.cpu}`;
     if (!t.splatted) {
       t.splatted = true;
-      m.tortureBug(io, 'writer-stall', `??? Writer stall state ${WRITER_STATES[t.writerState]}(${t.writerState}) g0 f0x0 ->state ${w.state === 0 ? 'R' : 'D'} cpu ${w.cpu}`,
-        [`hazsim: the writer made no progress for ${t.p.stat_interval} s: sched_show_task(writer) follows`], w);
+      // sched_show_task(wtp): the writer's state line and its stack
+      m.tortureBug(io, 'writer-stall', stall, [
+        `task:${w.comm.padEnd(15)} state:${w.state === 0 ? 'R  running task' : 'D'}     stack:0     pid:${w.pid}   tgid:${w.pid}   ppid:2      flags:0x00004000`,
+        `hazsim: the writer made no progress for ${t.p.stat_interval} s (hazptr_torture_current_version stayed ${t.version})`,
+      ], w);
       return;
     }
+    m.printk(stall);
   }
   t.rtcvSnap = t.version;
 }
