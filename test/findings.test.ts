@@ -24,7 +24,7 @@ describe('finding 1: cross-task release -> GPF at 0xdead000000000110', () => {
       'cpu1 releaser hazptr_release: load ctx->slot [0xffffffff82a00008] -> 0xffff88807fa00000',
       'cpu0 acquirer hazptr_note_context_switch: store backup_slot->addr [0xffffffff82a00020] <- 0',
       'cpu0 acquirer hlist_add_head: store n->next [0xffffffff82a00010] <- 0xffffffff82a00010',
-      'cpu0 releaser __hlist_del: store *pprev [0xffff88807fa00088] <- 0xffffffff82a00010',
+      'cpu0 releaser __hlist_del: store *pprev [0xffff88807fa00070] <- 0xffffffff82a00010',
       'cpu1 writer hazptr_synchronize_overflow_list: load backup_slot->overflow_node.next [0xffffffff82a00010] -> 0xdead000000000100',
     ]) expect(trace).toContain(quoted);
   });

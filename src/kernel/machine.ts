@@ -373,7 +373,7 @@ export class Machine {
       this.pushFrame(t, FRAME_PREEMPT, preempt_schedule_irq);
       return;
     }
-    if (this.preemptFull && preemptible && this.nWaiting > 0 && !t.isIdle) {
+    if (this.preemptFull && preemptible && cpu.rq.length > 0 && !t.isIdle) {
       const d = this.decide(D_PREEMPT, 2);
       this.where(cpu.id, t.id, f.site);
       if (d === 1) {
@@ -408,7 +408,10 @@ export class Machine {
       case OP_FENCE:
       case OP_RELAX:
       case OP_NOP:
+        break;
       case OP_IDLE:
+        v = !cpu.goingDown && (cpu.rq.length > 0 || this.pullable(cpu)) ? 1 : 0; // need_resched()
+        if (!v) this.eligDirty = true;
         break;
       case OP_PICK:
         v = this.pickNext(cpu, t);
@@ -456,7 +459,7 @@ export class Machine {
       case OP_RESCHED:
         cpu.lastResched = this.now;
         if (cpu.goingDown) v = 1; // the stopper waits for this voluntary point under PREEMPT_NONE
-        else if (this.nWaiting > 0) {
+        else if (cpu.rq.length > 0) {
           v = this.decide(D_PREEMPT, 2);
           this.where(cpu.id, t.id, f.site);
         }
@@ -522,6 +525,7 @@ export class Machine {
   private popFrame(t: Task): void {
     const f = t.frames[--t.fdepth];
     f.gen = null;
+    this.eligDirty = true;
     f.calls.length = 0;
     f.ncalls = 0;
     if (t.fdepth === 0) throw new Error(`task ${t.comm} returned from its last frame`);
@@ -909,7 +913,7 @@ export class Machine {
   interruptPoint(io: Port): boolean {
     const cpu = this.cpus[io.task.cpu];
     if (cpu.irqsOff) return false;
-    return cpu.irqPending !== 0 || (this.preemptFull && cpu.preemptCount === 0 && this.nWaiting > 0);
+    return cpu.irqPending !== 0 || (this.preemptFull && cpu.preemptCount === 0 && cpu.rq.length > 0);
   }
 
   preemptEnable(io: Port): void {

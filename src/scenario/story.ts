@@ -69,10 +69,9 @@ export function watch(subject: Subject, run: (tracer: (r: StepRecord) => void) =
   const heads = new Set<number>(); // list heads and nodes linked to ours
   const inCtx = (a: number) => a >= ctx && a < ctx + ctxSize;
   const inObj = (a: number) => subject.obj !== undefined && a >= subject.obj.addr && a < subject.obj.addr + subject.obj.size;
-  let steps: StepRecord[] = [];
+  const steps: StepRecord[] = [];
   const m = run((r) => {
     const s = sites[r.site];
-    if (r.kind === OP_KMALLOC && inObj(r.val)) steps = []; // the object starts a new life: the story starts here
     let keep = inCtx(r.addr) || slots.has(r.addr) || heads.has(r.addr) || (r.kind === OP_KFREE && inObj(r.addr)) || (r.kind === OP_KMALLOC && inObj(r.val));
     if (r.kind === OP_STORE && (r.site === S.acq_item_ctx || r.site === S.free_ctx)) {
       if (r.val === ctx) slots.add(r.addr - ITEM_CTX + SLOT_ADDR), keep = true;
@@ -104,30 +103,39 @@ export function tell(subject: Subject, steps: StepRecord[], m: Machine): string[
   const story: string[] = [];
   story.push(`hazsim: the story of hazptr_ctx ${mem.fmt(ctx)}${subject.obj ? ` (in the ${subject.obj.size}-byte object at ${mem.fmt(subject.obj.addr)})` : ''}, from the recorded run:`);
   let chained = false;
-  let moving: { r: StepRecord } | undefined; // a note_context_switch on this ctx between picking it and ctx->slot = backup
+  // per CPU: a note_context_switch on this ctx between picking it and ctx->slot = backup
+  const moving = new Map<number, StepRecord>();
+  const movingElsewhere = (cpu: number) => [...moving.values()].find((m) => m.cpu !== cpu);
   let lastAcquire: StepRecord | undefined; // the last acquire that stored ctx->slot
+  let lastClear: StepRecord | undefined; // the last release that cleared a per-CPU slot of this ctx
+  const deleting = new Map<number, number>(); // per CPU: the node whose __hlist_del is under way
   // kind: 'acq' | 'rel-read' | 'rel-clear' for plain use, collapsed below; '' for the rest
   const events: { r: StepRecord; kind: string; slot: number; text: string }[] = [];
   const ev = (r: StepRecord, text: string, kind = '', slot = 0) => events.push({ r, kind, slot, text });
   for (const r of steps) {
     const s = sites[r.site];
-    if (r.kind === OP_KMALLOC) ev(r, `${at(r)} ${who(r)} allocates the object holding the ctx (${s.fn.name})`);
+    if (r.kind === OP_KMALLOC) ev(r, `${at(r)} ${who(r)} kmalloc() returns the object holding the ctx${chained ? ' (SLUB reuses it WHILE ITS BACKUP SLOT IS STILL CHAINED from its previous life)' : ''}`);
     else if (r.site === S.acq_ctx_slot || r.site === S.sacq_ctx_slot) {
       lastAcquire = r;
       ev(r, `${at(r)} ${who(r)} ${s.fn.name}: acquires into ${slotName(r.val)}`, 'acq', r.val);
     } else if (r.site === S.ncs_ctx) {
-      moving = { r };
+      moving.set(r.cpu, r);
       ev(r, `${at(r)} ${who(r)} hazptr_note_context_switch: starts moving the ctx's per-CPU slot to its backup slot`);
     } else if (r.site === S.ncs_ctx_slot && r.addr === ctx + CTX_SLOT) {
-      const lost = moving && lastAcquire && lastAcquire.cpu !== r.cpu && lastAcquire.t >= moving.r.t ? lastAcquire : undefined;
+      const mine = moving.get(r.cpu);
+      const lost = mine && lastAcquire && lastAcquire.cpu !== r.cpu && lastAcquire.t >= mine.t ? lastAcquire : undefined;
       ev(r, `${at(r)} ${who(r)} hazptr_note_context_switch: ctx->slot = backup slot${lost ? ` (OVERWRITES ctx->slot = ${slotName(lost.val)} that ${who(lost)} stored at ${fmtSecs(lost.t)}: no release will clear that slot now)` : ''}`);
-      moving = undefined;
+      moving.delete(r.cpu);
     } else if (r.site === S.ncs_backup && r.addr === backup) {
-      ev(r, `${at(r)} ${who(r)} hazptr_note_context_switch: copies the per-CPU slot into the backup slot: ${r.val === 0 ? 'NULL (it was cleared meanwhile)' : mem.fmt(r.val)}`);
+      const mine = moving.get(r.cpu);
+      const by = r.val === 0 && mine && lastClear && lastClear.cpu !== r.cpu && lastClear.t >= mine.t ? lastClear : undefined;
+      ev(r, `${at(r)} ${who(r)} hazptr_note_context_switch: copies the per-CPU slot into the backup slot: ${r.val === 0 ? 'NULL (it was cleared meanwhile)' : mem.fmt(r.val)}${by ? ` (RACE: ${who(by)}'s hazptr_release cleared that per-CPU slot at ${fmtSecs(by.t)}, inside this hazptr_note_context_switch())` : ''}`);
     } else if (r.site === S.rel_load_slot) {
-      const racing = moving && moving.r.cpu !== r.cpu && r.val !== backup;
-      ev(r, `${at(r)} ${who(r)} hazptr_release: reads ctx->slot = ${slotName(r.val)}${r.val !== backup ? ', not the backup slot, so it will not unchain' : ''}${racing ? ` (RACE: ${who(moving!.r)} is inside hazptr_note_context_switch() for this ctx)` : ''}`, racing ? '' : 'rel-read', r.val);
+      const other = movingElsewhere(r.cpu);
+      const racing = other !== undefined && r.val !== backup;
+      ev(r, `${at(r)} ${who(r)} hazptr_release: reads ctx->slot = ${slotName(r.val)}${r.val !== backup ? ', not the backup slot, so it will not unchain' : ''}${racing ? ` (RACE: ${who(other!)} is inside hazptr_note_context_switch() for this ctx)` : ''}`, racing ? '' : 'rel-read', r.val);
     } else if (r.site === S.rel_clear) {
+      if (mem.regionOf(r.addr)?.kind === 'percpu') lastClear = r;
       ev(r, `${at(r)} ${who(r)} hazptr_release: clears ${slotName(r.addr)}`, 'rel-clear', r.addr);
     } else if (s.fn.name === 'hlist_add_head' && s.desc === 'store h->first' && r.val === node) {
       ev(r, `${at(r)} ${who(r)} hazptr_chain_backup_slot: chains the backup slot on the list at ${mem.fmt(r.addr)}${chained ? ' while it is still chained (CHAINED TWICE)' : ''}`);
@@ -137,7 +145,9 @@ export function tell(subject: Subject, steps: StepRecord[], m: Machine): string[
     } else if (s.fn.name === 'hlist_del' && r.val === LIST_POISON1 && r.addr === node) {
       ev(r, `${at(r)} ${who(r)} hazptr_unchain_backup_slot: hlist_del() poisons the node (next = LIST_POISON1)`);
       chained = false;
-    } else if (s.fn.name === '__hlist_del' && s.desc === 'store *pprev' && r.val === node) {
+    } else if (s.fn.name === '__hlist_del' && s.desc === 'load n->next') {
+      deleting.set(r.cpu, r.addr);
+    } else if (s.fn.name === '__hlist_del' && s.desc === 'store *pprev' && r.val === node && deleting.get(r.cpu) === node) {
       ev(r, `${at(r)} ${who(r)} __hlist_del: *pprev = next = the node itself: the list head still points at the node being deleted`);
     } else if (r.kind === OP_KFREE) {
       ev(r, `${at(r)} ${who(r)} ${s.fn.name}: kfree()s the object holding the ctx${chained ? ' WHILE ITS BACKUP SLOT IS STILL CHAINED' : ''}`);

@@ -19,7 +19,7 @@ import {
   ORD_PLAIN, ORD_RELEASE, type KGen, type Port,
 } from '../kernel/port.ts';
 import { kfunc, site } from '../kernel/sites.ts';
-import { cond_resched, schedule } from '../sched/core.ts';
+import { __schedule, schedule } from '../sched/core.ts';
 import type { HazptrVersion } from '../hazptr/version.ts';
 
 export interface TortureParams {
@@ -347,6 +347,18 @@ function* read_unlock(io: Port, t: Torture, hc: number, htp: number): KGen {
   io.leave();
 }
 
+const F_preempt_schedule = kfunc('preempt_schedule', 'kernel/sched/core.c');
+
+/** torture_preempt_schedule(): __preempt_schedule() with CONFIG_PREEMPTION, nothing without. */
+function* torture_preempt_schedule(io: Port): KGen {
+  if (io.m.cfg.preempt !== 'full') return;
+  io.enter(F_preempt_schedule);
+  io.preempt_disable();
+  yield __schedule(io, true);
+  io.m.preemptCountDec(io);
+  io.leave();
+}
+
 function* read_delay(io: Port, t: Torture): KGen {
   io.enter(F.read_delay);
   const cpu = io.m.cpus[io.task.cpu];
@@ -355,7 +367,7 @@ function* read_delay(io: Port, t: Torture): KGen {
   const nr = t.nrealreaders;
   if (!(yield rand(io, nr * 2000 * 300))) yield udelay(io, (shortSpin ? 5 : 300) * MS);
   if (!(yield rand(io, nr * 2 * 200))) yield udelay(io, 200 * US);
-  if (canSleep && !(yield rand(io, nr * 500))) yield cond_resched(io); // torture_preempt_schedule()
+  if (canSleep && !(yield rand(io, nr * 500))) yield torture_preempt_schedule(io);
   if (canSleep && t.p.reader_sleep_us > 0) yield hrtimeout(io, t.p.reader_sleep_us * US, 0);
   io.leave();
 }

@@ -78,12 +78,12 @@ export function* preempt_schedule_irq(io: Port): KGen {
   io.leave();
 }
 
-/** swapper/N: wait for work, then schedule. */
+/** swapper/N: do_idle() loops while !need_resched(); an interrupt alone does not schedule. */
 export function* idle_loop(io: Port): KGen {
   io.enter(F_cpu_startup_entry);
   io.enter(F_do_idle);
   for (;;) {
-    yield io.op(OP_IDLE, S_idle);
+    if (!(yield io.op(OP_IDLE, S_idle))) continue; // OP_IDLE: 1 when there is a task to run here
     io.enter(F_schedule_idle);
     io.preempt_disable();
     yield __schedule(io, false);
