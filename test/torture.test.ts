@@ -50,15 +50,17 @@ describe('controls: every release in the acquiring context', () => {
     for (const type of ['hazptr', 'hazptr-stack']) {
       it(`${type}, preempt: ${preempt}: 25 seeds, no report`, () => {
         const sc = control(preempt, type, 150_000);
+        // each run is cut at 150,000 steps, before the first statistics print (the module's
+        // too-short grace period check): the clean run to End of test below exercises that check
         const bad: string[] = [];
-        let acquires = 0;
+        let switches = 0;
         for (let seed = 0; seed < 25; seed++) {
           const r = runScenario(sc, { seed });
           if (r.bug || r.outcome !== 'budget') bad.push(`seed ${seed}: ${r.outcome} ${r.bug?.signature ?? ''}`);
-          acquires += r.decisions;
+          switches += r.stats.switches;
         }
         expect(bad).toEqual([]);
-        expect(acquires).toBeGreaterThan(25 * 10_000);
+        expect(switches).toBeGreaterThan(25 * 20); // the readers and the writer really were switched
       });
     }
   }

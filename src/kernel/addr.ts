@@ -62,9 +62,9 @@ export function isPoisonRange(x: number): boolean {
 
 /** Name the known poison a value equals or lies just above (within 0x100 bytes), if any. */
 export function describePoison(x: number): string | undefined {
-  for (const p of KNOWN_POISONS) {
-    if (x === p.value) return p.name;
-    if (x > p.value && x - p.value < 0x100) return `${p.name} + 0x${(x - p.value).toString(16)}`;
-  }
-  return undefined;
+  for (const p of KNOWN_POISONS) if (x === p.value) return p.name;
+  // the nearest known poison below x (LIST_POISON2 + 8, not LIST_POISON1 + 0x2a)
+  let best: { value: number; name: string } | undefined;
+  for (const p of KNOWN_POISONS) if (x > p.value && x - p.value < 0x100 && (!best || p.value > best.value)) best = p;
+  return best ? `${best.name} + 0x${(x - best.value).toString(16)}` : undefined;
 }

@@ -17,7 +17,7 @@ import { EV_BUSY_END, EV_HUNG_CHECK, EV_IRQ, EV_WAKE, EventQueue } from './event
 import { Memory, SH_FREED, SH_LIVE, SH_STACK_DEAD, type Track } from './memory.ts';
 import type { Region } from './addr.ts';
 import {
-  FRAME_IRQ, FRAME_PREEMPT, FRAME_TASK, OP_CMPXCHG, OP_EXIT, OP_FENCE, OP_HANDOFF, OP_IDLE, OP_KFREE, OP_KMALLOC,
+  OP_NAMES, FRAME_IRQ, FRAME_PREEMPT, FRAME_TASK, OP_CMPXCHG, OP_EXIT, OP_FENCE, OP_HANDOFF, OP_IDLE, OP_KFREE, OP_KMALLOC,
   OP_LOAD, OP_MUTEX_LOCK, OP_MUTEX_UNLOCK, OP_NOP, OP_PICK, OP_RAND, OP_RECEIVE, OP_RELAX, OP_RESCHED, OP_SLEEP,
   OP_STORE, OP_SWITCH, OP_UDELAY, OP_WAIT_HANDOFF, OP_XCHG, ORD_RELEASE, Port, type KGen,
 } from './port.ts';
@@ -81,6 +81,8 @@ export class Task {
   blockedOn = '';
   sleepToken = 0;
   gotMutex = -1;
+  /** the mutex a task waits on, for reports */
+  blockedLock = 0;
   readonly mailbox: Handoff[] = [];
   received: Handoff | null = null;
   exited = false;
@@ -168,10 +170,12 @@ export class Machine {
   now = 0;
   steps = 0;
   bug: Bug | null = null;
+  /** the address of the access that faulted, for reports and stories */
+  faultAddr = 0;
   endReason: EndReason = 'done';
   divergence = '';
   /** counters a run reports and tests check: did preemption and migration happen at all? */
-  readonly stats = { switches: 0, preemptions: 0, migrations: 0, irqs: 0 };
+  readonly stats = { switches: 0, preemptions: 0, migrations: 0, irqs: 0, mutexWaits: 0 };
   /** called after each step when set (--trace) */
   tracer: ((s: StepRecord) => void) | null = null;
 
@@ -388,11 +392,11 @@ export class Machine {
     const x = f.addr;
     switch (f.kind) {
       case OP_LOAD:
-        if (x < MEM_BASE || x >= mem.end || (mem.kasan && mem.shadow[(x - MEM_BASE) / 8] !== SH_LIVE)) return this.fault(cpu, t, f, false);
+        if (!(x >= MEM_BASE && x < mem.end) || x % 8 !== 0 || (mem.kasan && mem.shadow[(x - MEM_BASE) / 8] !== SH_LIVE)) return this.fault(cpu, t, f, false);
         v = mem.words[(x - MEM_BASE) / 8];
         break;
       case OP_STORE:
-        if (x < MEM_BASE || x >= mem.end || (mem.kasan && mem.shadow[(x - MEM_BASE) / 8] !== SH_LIVE)) return this.fault(cpu, t, f, true);
+        if (!(x >= MEM_BASE && x < mem.end) || x % 8 !== 0 || (mem.kasan && mem.shadow[(x - MEM_BASE) / 8] !== SH_LIVE)) return this.fault(cpu, t, f, true);
         v = mem.words[(x - MEM_BASE) / 8] = f.val;
         break;
       case OP_CMPXCHG:
@@ -598,7 +602,9 @@ export class Machine {
 
   private dequeue(t: Task): void {
     const rq = this.cpus[t.rqCpu].rq;
-    rq.splice(rq.indexOf(t), 1);
+    const i = rq.indexOf(t);
+    if (i < 0) throw new Error(`dequeue: ${t.comm}/${t.pid} is not on CPU${t.rqCpu}'s runqueue`);
+    rq.splice(i, 1);
     t.rqCpu = -1;
     this.nWaiting--;
     this.eligDirty = true;
@@ -845,9 +851,11 @@ export class Machine {
     let w = this.mutexWaiters.get(lock);
     if (!w) this.mutexWaiters.set(lock, (w = []));
     w.push(t);
+    this.stats.mutexWaits++;
     t.state = TASK_UNINTERRUPTIBLE;
     t.blockedSince = this.now;
-    t.blockedOn = `mutex ${this.mem.fmt(lock)}`;
+    t.blockedOn = 'mutex';
+    t.blockedLock = lock;
     return 0;
   }
 
@@ -1017,6 +1025,11 @@ export class Machine {
   private fault(cpu: Cpu, t: Task, f: Port, write: boolean): void {
     const x = f.addr;
     const mem = this.mem;
+    this.faultAddr = x;
+    if (!Number.isFinite(x) || (x >= MEM_BASE && x < mem.end && x % 8 !== 0)) {
+      // the model keeps 8-byte words: an access elsewhere is a bug in the model or the workload
+      throw new Error(`${sites[f.site].fn.name}: ${OP_NAMES[f.kind]} at ${Number.isFinite(x) ? mem.fmt(x) : String(x)}: not an 8-byte-aligned address`);
+    }
     const code = write ? '0002' : '0000';
     const post: string[] = [];
     const poison = describePoison(x);
@@ -1113,18 +1126,22 @@ export class Machine {
         headline: `INFO: task ${t.comm}:${t.pid} blocked for more than ${secs} seconds.`,
         pre: [`      Not tainted ${this.cfg.release}`, '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.',
           `task:${t.comm.padEnd(15)} state:D stack:0     pid:${t.pid}   tgid:${t.pid}   ppid:2      flags:0x00004000`,
-          `hazsim: blocked on ${t.blockedOn} since ${fmtSecs(t.blockedSince)}`],
+          `hazsim: blocked on ${this.blockedOnText(t)} since ${fmtSecs(t.blockedSince)}`],
         frames: t.top, noCpuLine: true,
       });
       return;
     }
   }
 
+  private blockedOnText(t: Task): string {
+    return t.blockedOn === 'mutex' ? `mutex ${this.mem.fmt(t.blockedLock)}` : t.blockedOn;
+  }
+
   private deadlock(): void {
     const blocked = this.tasks.filter((t) => !t.isIdle && t.state === TASK_UNINTERRUPTIBLE);
     const t = blocked[0] ?? this.cpus[0].curr;
     const pre = ['hazsim: no task can run and no timer is pending: every live task is blocked', 'sysrq: Show Blocked State'];
-    for (const b of blocked) pre.push(`task:${b.comm.padEnd(15)} state:D pid:${b.pid} blocked on ${b.blockedOn} since ${fmtSecs(b.blockedSince)}`);
+    for (const b of blocked) pre.push(`task:${b.comm.padEnd(15)} state:D pid:${b.pid} blocked on ${this.blockedOnText(b)} since ${fmtSecs(b.blockedSince)}`);
     this.report('deadlock', this.cpus[t.cpu], t, { headline: 'hazsim: deadlock', pre, frames: t.top, noCpuLine: true });
   }
 

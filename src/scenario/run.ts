@@ -63,7 +63,7 @@ export interface RunResult {
   diverged?: { index: number; message: string };
   /** task names by id ("comm/pid"), for schedule files */
   tasks: string[];
-  stats: { switches: number; preemptions: number; migrations: number; irqs: number };
+  stats: { switches: number; preemptions: number; migrations: number; irqs: number; mutexWaits: number };
   schedule: Schedule;
 }
 

@@ -44,12 +44,12 @@ export function findSubject(m: Machine): Subject | undefined {
     return undefined;
   }
   if (b.kind === 'kasan') {
-    const last = hist[hist.length - 1];
-    const x = last ? last.addr : 0;
+    const x = m.faultAddr; // the access KASAN caught
     const o = m.mem.objectAt(x);
     if (!o) return undefined;
     // the hazptr_ctx inside the freed object: struct hazptr_pending keeps it at +8, after its llist_node
     const ctx = o.size >= size + 8 ? o.addr + 8 : o.addr;
+    void sites;
     return { ctx, ctxSize: size, obj: { addr: o.addr, size: o.size } };
   }
   return undefined;
