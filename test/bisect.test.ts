@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from './helpers.ts';
+import { parseScenario } from '../src/scenario/load.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hazsim-bisect-'));
 const switches = (out: string) => {
@@ -43,6 +44,19 @@ describe('bisect', () => {
     expect(s.from).toBeGreaterThan(100);
     expect(a.out).toContain('(RACE: cpu0 acquirer is inside hazptr_note_context_switch() for this ctx)');
     expect(a.out).toMatch(/^ +\d+\. cpu\d \S+ .*<-- switch$/m);
+  });
+
+  it('--shrink-scenario makes the scenario smaller while the seed still fails the same way', async () => {
+    const f = join(dir, 'hs.sched');
+    const r = await cli(['bisect', 'scenarios/cross-task-handoff.yaml', '--seed', '1', '--shrink-scenario', '--max-runs', '30', '--out', f]);
+    expect(r.code).toBe(1);
+    const m = /scenario shrunk in \d+ runs: (.*); written to (\S+)/.exec(r.out)!;
+    expect(m[1]).toMatch(/tasks\[\d\]\.repeat 200 -> 100/);
+    const shrunk = parseScenario(readFileSync(m[2], 'utf8'), m[2]);
+    expect(shrunk.tasks.reduce((a, t) => a + t.repeat, 0)).toBeLessThan(600);
+    const replay = await cli(['replay', m[2], f, '--quiet']);
+    expect(replay.code).toBe(1);
+    expect(replay.out).toContain('general-protection-fault | hazptr_synchronize_overflow_list');
   });
 
   it('a seed that does not fail is reported, exit 2', async () => {

@@ -6,13 +6,26 @@
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { loadScenario } from '../scenario/load.ts';
-import { bisect, numberedStory } from '../scenario/bisect.ts';
-import { siteKey } from '../scenario/run.ts';
+import { stringify } from 'yaml';
+import { bisect, numberedStory, shrinkScenario } from '../scenario/bisect.ts';
+import { runScenario, siteKey } from '../scenario/run.ts';
+import type { Scenario } from '../scenario/schema.ts';
 import { writeScheduleText } from '../sched/schedule-file.ts';
 import { formatRun } from '../report/dmesg.ts';
 import { EXIT_BUG, InputError } from './errors.ts';
 import type { CliIO } from './index.ts';
 import { parseIntArg } from './run.ts';
+
+/** A qualified scenario as a scenario file (defaults written out; a torture scenario has no tasks). */
+function scenarioYaml(s: Scenario): string {
+  const o: Record<string, unknown> = { ...s };
+  if (s.hazptrtorture) {
+    delete o.tasks;
+    delete o.irqs;
+    delete o.objects;
+  }
+  return `# written by hazsim bisect --shrink-scenario\n${stringify(o)}`;
+}
 
 export function bisectCommand(io: CliIO): Command {
   return new Command('bisect')
@@ -23,17 +36,27 @@ export function bisectCommand(io: CliIO): Command {
     .option('--max-runs <n>', 'how many trial runs delta debugging may use', '150')
     .option('--steps <n>', 'step budget of the original run (overrides limits.steps)')
     .option('--bootarg <params>', 'hazptrtorture module parameters')
-    .option('--shrink-scenario', 'also shrink the scenario (not implemented yet: refused)')
+    .option('--shrink-scenario', 'first make the scenario smaller (CPUs, readers, repeats, loops, sleeps) while the seed still fails the same way; writes it beside the replay file')
     .addHelpText('after', '\nExample:\n  $ hazsim bisect scenarios/cross-task-handoff.yaml --seed 1\n  $ hazsim replay scenarios/cross-task-handoff.yaml bisect-seed1.sched\n')
-    .action((file: string, opts: { seed: string; out?: string; maxRuns: string; steps?: string; bootarg?: string; shrinkScenario?: boolean }) => {
-      if (opts.shrinkScenario) throw new InputError('--shrink-scenario: shrinking the scenario is not implemented yet');
+    .action((scenarioFile: string, opts: { seed: string; out?: string; maxRuns: string; steps?: string; bootarg?: string; shrinkScenario?: boolean }) => {
+      let file = scenarioFile;
       const seed = parseIntArg('--seed', opts.seed);
       const maxRuns = parseIntArg('--max-runs', opts.maxRuns, 1);
       const steps = opts.steps !== undefined ? parseIntArg('--steps', opts.steps, 1) : undefined;
-      const scenario = loadScenario(file, opts.bootarg);
+      let scenario = loadScenario(file, opts.bootarg);
+      const out = opts.out ?? `bisect-seed${seed}.sched`;
+      if (opts.shrinkScenario) {
+        const r0 = runScenario(scenario, { seed, maxSteps: steps });
+        if (!r0.bug) throw new InputError(`seed ${seed} does not fail (${r0.outcome} after ${r0.steps} steps): nothing to bisect`);
+        const sh = shrinkScenario(scenario, seed, r0.bug.signature, { maxSteps: steps, maxRuns, log: (l) => io.err(l) });
+        scenario = sh.scenario;
+        const yamlFile = out.replace(/\.sched$/, '') + '.yaml';
+        writeFileSync(yamlFile, scenarioYaml(scenario));
+        io.out(`hazsim: bisect: scenario shrunk in ${sh.runs} runs: ${sh.changes.join('; ') || 'nothing could be taken away'}; written to ${yamlFile}`);
+        file = yamlFile;
+      }
       const res = bisect(scenario, seed, { maxSteps: steps, maxRuns, log: (l) => io.err(l) });
       if ('error' in res) throw new InputError(res.error);
-      const out = opts.out ?? `bisect-seed${seed}.sched`;
       writeFileSync(out, writeScheduleText(res.final.schedule, { scenario: file, hazptr: res.final.hazptr, seed: String(seed), ...(opts.bootarg ? { bootarg: opts.bootarg } : {}), bisected: `from ${res.original.schedule.length} decisions`, outcome: res.final.bug!.signature }, (t) => res.final.tasks[t], siteKey));
       io.out(formatRun(res.final, { color: false, quiet: true, replayCommand: `hazsim replay ${file} ${out}` }).filter((l) => !l.startsWith('hazsim: replay:')).join('\n'));
       io.out(`hazsim: bisect: ${res.originalSwitches} switch points -> ${res.finalSwitches} (${res.original.schedule.length} -> ${res.final.schedule.length} decisions; shortest failing prefix ${res.prefix}; ${res.runs} runs)`);

@@ -104,3 +104,95 @@ export function numberedStory(s: Scenario, r: RunResult, last = 40): string[] {
 }
 
 export type { Schedule };
+
+/**
+ * --shrink-scenario: make the scenario smaller while the seed still fails with
+ * the same signature. Greedy, to a fixed point: fewer CPUs, fewer readers (a
+ * torture workload), fewer repetitions and loop iterations, shorter sleeps.
+ * Each candidate is one run of the seed; the first that keeps the signature is
+ * kept. Deterministic.
+ */
+export function shrinkScenario(s: Scenario, seed: number, sig: string, o: { maxSteps?: number; maxRuns?: number; log: (line: string) => void }): { scenario: Scenario; changes: string[]; runs: number } {
+  let cur: Scenario = structuredClone(s);
+  const changes: string[] = [];
+  let runs = 0;
+  const maxRuns = o.maxRuns ?? 60;
+  const holds = (c: Scenario) => {
+    runs++;
+    return runScenario(c, { seed, maxSteps: o.maxSteps }).bug?.signature === sig;
+  };
+  const candidates = (c: Scenario): { what: string; sc: Scenario }[] => {
+    const out: { what: string; sc: Scenario }[] = [];
+    const add = (what: string, f: (x: Scenario) => boolean) => {
+      const x = structuredClone(c);
+      if (f(x)) out.push({ what, sc: x });
+    };
+    add(`machine.cpus ${c.machine.cpus} -> ${c.machine.cpus - 1}`, (x) => {
+      if (x.machine.cpus <= 1) return false;
+      x.machine.cpus--;
+      if (x.tasks.some((t) => t.cpu !== undefined && t.cpu >= x.machine.cpus) || x.irqs.some((q) => q.cpu >= x.machine.cpus)) return false;
+      return true;
+    });
+    if (c.hazptrtorture) {
+      const n = c.hazptrtorture.nreaders ?? -1;
+      const eff = n >= 0 ? n : c.machine.cpus * -n;
+      add(`hazptrtorture.nreaders ${eff} -> ${eff - 1}`, (x) => {
+        if (eff <= 1) return false;
+        x.hazptrtorture!.nreaders = eff - 1;
+        return true;
+      });
+    }
+    c.tasks.forEach((t, i) => {
+      add(`tasks[${i}].repeat ${t.repeat} -> ${Math.ceil(t.repeat / 2)}`, (x) => {
+        if (t.repeat <= 1) return false;
+        x.tasks[i].repeat = Math.ceil(t.repeat / 2);
+        return true;
+      });
+      // each candidate finds its op in its own copy by the path of indices
+      type Ops = Record<string, unknown>[];
+      const opsAt = (x: Scenario, trail: number[]): Ops => {
+        let ops = x.tasks[i].program as unknown as Ops;
+        for (const j of trail) ops = (ops[j].loop as { do: Ops }).do;
+        return ops;
+      };
+      const walk = (ops: Ops, path: string, trail: number[]) => {
+        ops.forEach((op, j) => {
+          if (typeof op !== 'object' || op === null) return;
+          if ('loop' in op) {
+            const l = op.loop as { times: number; do: Ops };
+            add(`${path}[${j}].loop.times ${l.times} -> ${Math.ceil(l.times / 2)}`, (x) => {
+              if (l.times <= 1) return false;
+              (opsAt(x, trail)[j].loop as { times: number }).times = Math.ceil(l.times / 2);
+              return true;
+            });
+            walk(l.do, `${path}[${j}].loop.do`, [...trail, j]);
+          }
+          if ('sleep_us' in op && (op.sleep_us as number) >= 1) {
+            const v = op.sleep_us as number;
+            add(`${path}[${j}].sleep_us ${v} -> ${Math.floor(v / 2)}`, (x) => {
+              opsAt(x, trail)[j].sleep_us = Math.floor(v / 2);
+              return true;
+            });
+          }
+        });
+      };
+      walk(t.program as unknown as Ops, `tasks[${i}].program`, []);
+    });
+    return out;
+  };
+  let changed = true;
+  while (changed && runs < maxRuns) {
+    changed = false;
+    for (const cand of candidates(cur)) {
+      if (runs >= maxRuns) break;
+      if (holds(cand.sc)) {
+        cur = cand.sc;
+        changes.push(cand.what);
+        o.log(`bisect: scenario: ${cand.what} (${runs} runs)`);
+        changed = true;
+        break;
+      }
+    }
+  }
+  return { scenario: cur, changes, runs };
+}
