@@ -165,3 +165,29 @@ describe('other endings', () => {
     expect(r.bug?.pre[0]).toMatch(/^task:hazptr_torture_ state:R  running task +stack:0 +pid:\d+/);
   });
 });
+
+describe('torture_shuffle (shuffle_interval)', () => {
+  it('after the first shuffle no torture kthread runs on the idled CPU; before it, the run is unchanged', async () => {
+    const { buildMachine } = await import('../src/scenario/workload.ts');
+    const { RandomStrategy } = await import('../src/sched/random.ts');
+    const yaml = (shuffle: number) => `
+name: shuffle
+machine: { cpus: 3, preempt: full, kasan: true, step_ns: 1000 }
+limits: { steps: 8000000 }
+hazptrtorture: { defer_modulus: 0, kthread_do_pending_ms: 0, irq_acquire: 0, irq_release: 0, stat_interval: 1, shutdown_secs: 4, shuffle_interval: ${shuffle} }
+`;
+    const at = (shuffle: number, ms: number) => {
+      const s = parseScenario(yaml(shuffle), 'shuffle.yaml');
+      const m = buildMachine(s, new RandomStrategy(2, s.machine.preempt_rate), { maxTimeNs: ms * 1e6 });
+      m.run();
+      return m;
+    };
+    const m = at(2, 2500); // the first shuffle idles CPU 0 at 2 s
+    expect(m.endReason).toBe('time');
+    expect(m.cpus[0].curr.isIdle).toBe(true);
+    expect(m.cpus[0].rq.length).toBe(0);
+    expect(m.tasks.filter((t) => !t.isIdle && !t.exited).every((t) => t.excludedCpu === 0)).toBe(true);
+    // runs shorter than shuffle_interval are scheduled exactly as without shuffling
+    expect(at(3, 1500).schedule.digest()).toBe(at(60, 1500).schedule.digest());
+  });
+});

@@ -7,6 +7,7 @@ export const EV_WAKE = 1; // a sleeping task's timer (a = task id, b = sleep tok
 export const EV_BUSY_END = 2; // a CPU's udelay() is over (a = cpu)
 export const EV_IRQ = 3; // a periodic interrupt fires (a = irq index)
 export const EV_HUNG_CHECK = 4; // khungtaskd wakes up
+export const EV_CALLBACK = 5; // a machine-level timer callback (a = index)
 
 export interface TimerEvent {
   at: number;

@@ -13,7 +13,7 @@
  */
 import { MEM_BASE, PAGE_SIZE, POISON_BASE, describePoison, hex64 } from './addr.ts';
 import type { Bug, BugKind, TraceEntry } from './bugs.ts';
-import { EV_BUSY_END, EV_HUNG_CHECK, EV_IRQ, EV_WAKE, EventQueue } from './events.ts';
+import { EV_BUSY_END, EV_CALLBACK, EV_HUNG_CHECK, EV_IRQ, EV_WAKE, EventQueue } from './events.ts';
 import { Memory, SH_FREED, SH_LIVE, SH_STACK_DEAD, type Track } from './memory.ts';
 import type { Region } from './addr.ts';
 import {
@@ -88,6 +88,8 @@ export class Task {
   exited = false;
   /** simulated time it was last switched in; -1 before it first ran */
   lastRan = -1;
+  /** set_cpus_allowed_ptr() without this CPU (torture_shuffle), -1: none */
+  excludedCpu = -1;
 
   constructor(
     m: Machine,
@@ -200,6 +202,7 @@ export class Machine {
   private readonly handoffWaiters = new Map<number, Task[]>();
   private nextPid = 100;
   private pendingDown = -1;
+  private readonly callbacks: (() => void)[] = [];
   // history ring
   private readonly hT: Float64Array;
   private readonly hAddr: Float64Array;
@@ -370,7 +373,7 @@ export class Machine {
       this.deliverIrq(cpu, t);
       return;
     }
-    if (cpu.goingDown && preemptible && !t.isIdle && this.preemptFull) {
+    if ((cpu.goingDown || t.excludedCpu === cpu.id) && preemptible && !t.isIdle && this.preemptFull) {
       // the CPU stopper preempts whatever runs on a CPU going offline
       this.stats.preemptions++;
       this.recordAt(cpu, t, S_preempt_entry, 0, 0);
@@ -462,7 +465,7 @@ export class Machine {
         break;
       case OP_RESCHED:
         cpu.lastResched = this.now;
-        if (cpu.goingDown) v = 1; // the stopper waits for this voluntary point under PREEMPT_NONE
+        if (cpu.goingDown || t.excludedCpu === cpu.id) v = 1; // the stopper waits for this voluntary point under PREEMPT_NONE
         else if (cpu.rq.length > 0) {
           v = this.decide(D_PREEMPT, 2);
           this.where(cpu.id, t.id, f.site);
@@ -589,7 +592,7 @@ export class Machine {
 
   private pullable(cpu: Cpu): boolean {
     if (this.nWaiting === 0) return false;
-    for (const c of this.cpus) if (c !== cpu) for (const t of c.rq) if (!t.pinned) return true;
+    for (const c of this.cpus) if (c !== cpu) for (const t of c.rq) if (this.allowed(t, cpu)) return true;
     return false;
   }
 
@@ -610,10 +613,16 @@ export class Machine {
     this.eligDirty = true;
   }
 
-  /** select_task_rq(): pinned tasks go home, others to a CPU the strategy picks. */
+  /** May `t` run on `cpu`? (its affinity: pinned to one CPU, or all but the shuffled-idle one) */
+  private allowed(t: Task, cpu: Cpu): boolean {
+    return (!t.pinned || t.homeCpu === cpu.id) && t.excludedCpu !== cpu.id;
+  }
+
+  /** select_task_rq(): pinned tasks go home, others to a CPU the strategy picks among those allowed. */
   private selectCpu(t: Task): number {
     if (t.pinned) return t.homeCpu;
-    const online = this.cpus.filter((c) => c.online && !c.goingDown);
+    let online = this.cpus.filter((c) => c.online && !c.goingDown && c.id !== t.excludedCpu);
+    if (!online.length) online = this.cpus.filter((c) => c.online && !c.goingDown);
     if (online.length === 1) return online[0].id;
     const ids = this.wakeIds;
     for (let i = 0; i < online.length; i++) ids[i] = online[i].id;
@@ -627,9 +636,9 @@ export class Machine {
     let n = 0;
     const cand = this.cand;
     if (cpu.goingDown) return cpu.idle.id;
-    if (!prev.isIdle && prev.state === TASK_RUNNING) cand[n++] = prev.id;
+    if (!prev.isIdle && prev.state === TASK_RUNNING && this.allowed(prev, cpu)) cand[n++] = prev.id;
     for (const t of cpu.rq) cand[n++] = t.id;
-    if (n === 0) for (const c of this.cpus) if (c !== cpu) for (const t of c.rq) if (!t.pinned) cand[n++] = t.id;
+    if (n === 0) for (const c of this.cpus) if (c !== cpu) for (const t of c.rq) if (this.allowed(t, cpu)) cand[n++] = t.id;
     if (n === 0) return cpu.idle.id;
     let k = 0;
     if (n > 1) {
@@ -656,6 +665,29 @@ export class Machine {
     const nf = next.frames[next.fdepth - 1];
     nf.resumePending = false;
     this.resume(next, nf, 0);
+  }
+
+  /**
+   * set_cpus_allowed_ptr(): `tasks` may run anywhere but `cpu` (-1: anywhere).
+   * Queued tasks move at once; a running one at its next preemption point.
+   */
+  excludeCpu(tasks: number[], cpu: number): void {
+    for (const id of tasks) {
+      const t = this.tasks[id];
+      t.excludedCpu = cpu;
+      if (t.rqCpu === cpu && cpu >= 0) {
+        this.dequeue(t);
+        this.enqueue(t, this.selectCpu(t));
+      }
+    }
+    this.eligDirty = true;
+  }
+
+  /** A callback at simulated time `at` (machine-level timers, no task involved). */
+  addTimer(at: number, fn: () => void): void {
+    this.callbacks.push(fn);
+    this.events.push(at, EV_CALLBACK, this.callbacks.length - 1);
+    this.syncNextEvent();
   }
 
   /** remove_cpu(): start taking `cpu` offline. Returns false if it cannot go (last online CPU, already down). */
@@ -812,6 +844,9 @@ export class Machine {
           if (this.live > 0) this.events.push(e.at + irq.periodNs, EV_IRQ, e.a);
           break;
         }
+        case EV_CALLBACK:
+          this.callbacks[e.a]();
+          break;
         case EV_HUNG_CHECK:
           this.hungTaskCheck();
           if (this.stopped) return;

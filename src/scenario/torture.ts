@@ -8,9 +8,10 @@
  * Kept beside memory, as plain JS state: the writer's free list and removed
  * list (touched by the writer alone), the statistics counters (per-CPU and
  * atomics, only summed for printing), and torture_must_stop()/stutter state.
- * CPU hotplug (onoff_interval) is modelled by the machine's cpuDown/cpuUp.
- * Not modelled yet: torture_shuffle and the preempt kthread (preempt_duration);
- * their parameters are accepted and shown.
+ * CPU hotplug (onoff_interval) is modelled by the machine's cpuDown/cpuUp, and
+ * torture_shuffle (shuffle_interval) by a machine timer that changes the
+ * torture kthreads' affinity (a timer, not a kthread, so that runs shorter than
+ * shuffle_interval are scheduled exactly as without it).
  */
 import type { Machine, MachineConfig } from '../kernel/machine.ts';
 import type { Memory } from '../kernel/memory.ts';
@@ -253,6 +254,7 @@ export function startTorture(m: Machine, p: TortureParams, pendingOff: number): 
   }
   m.printk(t.printParms('Start of test'));
   if (p.preempt_duration > 0) m.printk(`hazsim: preempt_duration=${p.preempt_duration}: the FIFO preempt kthread is not modelled`);
+  const registered: number[] = []; // torture_shuffle_task_register(), done by torture_create_kthread()
   const spawn = (name: string, fn: (io: Port) => KGen) => {
     t.live++;
     const task = m.spawn(name, function* (io) {
@@ -260,6 +262,7 @@ export function startTorture(m: Machine, p: TortureParams, pendingOff: number): 
       t.live--;
     });
     t.csd.set(task.id, m.mem.allocStatic(8));
+    registered.push(task.id);
     return task;
   };
   if (p.kthread_do_pending_ms) spawn('hazptr_torture_do_pending', (io) => do_pending(io, t));
@@ -267,7 +270,20 @@ export function startTorture(m: Machine, p: TortureParams, pendingOff: number): 
   if (p.nwriters) t.writerTask = spawn('hazptr_torture_writer', (io) => writer(io, t)).id;
   if (p.onoff_interval > 0 && m.cfg.cpus > 1) spawn('torture_onoff', (io) => onoff(io, t));
   if (p.stat_interval > 0) spawn('hazptr_torture_stats', (io) => stats(io, t));
-  m.spawn('torture_shutdown', (io) => shutdown(io, t));
+  registered.push(m.spawn('torture_shutdown', (io) => shutdown(io, t)).id);
+  if (p.shuffle_interval > 0) {
+    // torture_shuffle(): every shuffle_interval seconds, let the next CPU go idle
+    let idleCpu = -1;
+    const shuffle = () => {
+      if (t.mustStop()) return;
+      if (m.cpus.filter((c) => c.online).length > 1) {
+        idleCpu = idleCpu + 1 >= m.cfg.cpus ? -1 : idleCpu + 1; // cpumask_next(); past the last: none idled
+        m.excludeCpu(registered, idleCpu);
+      }
+      m.addTimer(m.now + p.shuffle_interval * 1e9, shuffle);
+    };
+    m.addTimer(p.shuffle_interval * 1e9, shuffle);
+  }
 }
 
 export function tortureMachineOverrides(): Partial<MachineConfig> {
@@ -660,7 +676,9 @@ function statsPrint(io: Port, t: Torture): void {
   if (t.rtcvSnap === t.version && rtc && t.writerTask >= 0) {
     const w = m.tasks[t.writerTask];
     const stall = `??? Writer stall state ${WRITER_STATES[t.writerState]}(${t.writerState}) g0 f0x0 ->state ${w.state === 0 ? 'R' : 'D'} cpu ${w.cpu}`;
-    if (!t.splatted) {
+    // The module prints this whenever the version did not move (a stutter pause too);
+    // hazsim calls it a bug only when the writer is stuck inside hazptr_synchronize().
+    if (!t.splatted && t.writerState === 3) {
       t.splatted = true;
       // sched_show_task(wtp): the writer's state line and its stack
       m.tortureBug(io, 'writer-stall', stall, [
