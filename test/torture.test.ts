@@ -191,3 +191,29 @@ hazptrtorture: { defer_modulus: 0, kthread_do_pending_ms: 0, irq_acquire: 0, irq
     expect(at(3, 1500).schedule.digest()).toBe(at(60, 1500).schedule.digest());
   });
 });
+
+describe('the preempt kthread (preempt_duration)', () => {
+  it('takes the next online CPU every preempt_interval ms and holds it busy for preempt_duration ms', async () => {
+    const { buildMachine } = await import('../src/scenario/workload.ts');
+    const { RandomStrategy } = await import('../src/sched/random.ts');
+    const { OP_UDELAY } = await import('../src/kernel/port.ts');
+    const s = parseScenario(`
+name: preempt kthread
+machine: { cpus: 3, preempt: full, kasan: true, step_ns: 1000 }
+limits: { steps: 8000000 }
+hazptrtorture: { defer_modulus: 0, kthread_do_pending_ms: 0, irq_acquire: 0, irq_release: 0, stat_interval: 1, shutdown_secs: 1, preempt_duration: 10, preempt_interval: 100 }
+`, 'preempt.yaml');
+    const m = buildMachine(s, new RandomStrategy(1, s.machine.preempt_rate), { maxTimeNs: 650e6 });
+    const preemptTask = m.tasks.length - 1; // spawned last
+    expect(m.tasks[preemptTask].pid).toBeGreaterThan(m.tasks[preemptTask - 1].pid);
+    const holds: number[] = [];
+    m.tracer = (r) => {
+      if (r.task === preemptTask && r.kind === OP_UDELAY) holds.push(r.cpu);
+    };
+    m.run();
+    expect(m.bug).toBeNull();
+    // about every 100 ms: CPU 0, 1, 2, 0, 1, 2
+    expect(holds.length).toBeGreaterThanOrEqual(5);
+    expect(holds.slice(0, 5)).toEqual([0, 1, 2, 0, 1]);
+  });
+});

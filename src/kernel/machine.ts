@@ -97,8 +97,8 @@ export class Task {
     readonly pid: number,
     readonly comm: string,
     readonly isIdle: boolean,
-    readonly pinned: boolean,
-    readonly homeCpu: number,
+    public pinned: boolean,
+    public homeCpu: number,
   ) {
     this.cpu = homeCpu;
     this.frames = [new Port(m, this), new Port(m, this), new Port(m, this), new Port(m, this), new Port(m, this)];
@@ -373,7 +373,7 @@ export class Machine {
       this.deliverIrq(cpu, t);
       return;
     }
-    if ((cpu.goingDown || t.excludedCpu === cpu.id) && preemptible && !t.isIdle && this.preemptFull) {
+    if ((cpu.goingDown || t.excludedCpu === cpu.id || (t.pinned && t.homeCpu !== cpu.id)) && preemptible && !t.isIdle && this.preemptFull) {
       // the CPU stopper preempts whatever runs on a CPU going offline
       this.stats.preemptions++;
       this.recordAt(cpu, t, S_preempt_entry, 0, 0);
@@ -680,6 +680,13 @@ export class Machine {
         this.enqueue(t, this.selectCpu(t));
       }
     }
+    this.eligDirty = true;
+  }
+
+  /** sched_setaffinity() to one CPU (cpu >= 0) or to all (-1): a running task moves at its next scheduling point. */
+  setAffinity(t: Task, cpu: number): void {
+    t.pinned = cpu >= 0;
+    if (cpu >= 0) t.homeCpu = cpu;
     this.eligDirty = true;
   }
 

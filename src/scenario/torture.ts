@@ -253,7 +253,6 @@ export function startTorture(m: Machine, p: TortureParams, pendingOff: number): 
     t.freelist.push(a);
   }
   m.printk(t.printParms('Start of test'));
-  if (p.preempt_duration > 0) m.printk(`hazsim: preempt_duration=${p.preempt_duration}: the FIFO preempt kthread is not modelled`);
   const registered: number[] = []; // torture_shuffle_task_register(), done by torture_create_kthread()
   const spawn = (name: string, fn: (io: Port) => KGen) => {
     t.live++;
@@ -271,6 +270,7 @@ export function startTorture(m: Machine, p: TortureParams, pendingOff: number): 
   if (p.onoff_interval > 0 && m.cfg.cpus > 1) spawn('torture_onoff', (io) => onoff(io, t));
   if (p.stat_interval > 0) spawn('hazptr_torture_stats', (io) => stats(io, t));
   registered.push(m.spawn('torture_shutdown', (io) => shutdown(io, t)).id);
+  if (p.preempt_duration > 0) spawn('hazptr_torture_preempt', (io) => preemptTask(io, t));
   if (p.shuffle_interval > 0) {
     // torture_shuffle(): every shuffle_interval seconds, let the next CPU go idle
     let idleCpu = -1;
@@ -594,6 +594,31 @@ function* writer(io: Port, t: Torture): KGen {
   } while (!t.mustStop());
   yield io.store(t.current, 0, ORD_PLAIN, S.w_current_null);
   t.writerState = 5;
+  io.leave();
+}
+
+// ---- hazptr_torture_preempt(): a high-priority task that grabs a CPU for preempt_duration ms ----------------------
+
+const F_preempt_task = kfunc('hazptr_torture_preempt', T);
+
+function* preemptTask(io: Port, t: Torture): KGen {
+  io.enter(F_preempt_task);
+  const m = io.m;
+  if (t.p.onoff_holdoff > 0) yield hrtimeout(io, t.p.onoff_holdoff * 1e9, 0); // schedule_timeout_idle(onoff_holdoff * HZ)
+  let cpu = -1;
+  do {
+    // Wait for preempt_interval ms with up to 100us fuzz.
+    yield hrtimeout(io, t.p.preempt_interval * MS, 100 * US);
+    cpu = nextOnline(m, cpu);
+    // Move to that CPU (torture_sched_setaffinity(current->pid, cpumask_of(cpu))) ...
+    m.setAffinity(io.task, cpu);
+    while (io.task.cpu !== cpu && m.cpuIsOnline(cpu)) yield schedule(io);
+    // ... sched_set_fifo(current); allow every CPU again; mdelay(preempt_duration): the CPU is held,
+    // busy, for that long (a CPU in udelay runs nothing else and is not preempted here, FIFO or not)
+    m.setAffinity(io.task, -1);
+    yield udelay(io, t.p.preempt_duration * MS);
+    yield stutter_wait(io, t); // after sched_set_normal()
+  } while (!t.mustStop());
   io.leave();
 }
 
