@@ -17,7 +17,6 @@ export const PAGE_SIZE = 4096;
 
 /** Internal representation of 0xdead000000000000 (POISON_POINTER_DELTA on x86_64). */
 export const POISON_BASE = 2 ** 51;
-const POISON_PRINT_BASE = 0xdead000000000000n;
 
 /** include/linux/poison.h, x86_64 (CONFIG_ILLEGAL_POINTER_VALUE = 0xdead000000000000). */
 export const LIST_POISON1 = POISON_BASE + 0x100;

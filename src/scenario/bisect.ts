@@ -12,7 +12,6 @@
  * Deterministic: the same scenario and seed give the same result.
  */
 import { BisectStrategy, switchPoints } from '../sched/bisect.ts';
-import { Schedule } from '../sched/schedule.ts';
 import type { Scenario } from './schema.ts';
 import { runScenario, type RunResult } from './run.ts';
 
@@ -103,7 +102,6 @@ export function numberedStory(s: Scenario, r: RunResult, last = 40): string[] {
   return out;
 }
 
-export type { Schedule };
 
 /**
  * --shrink-scenario: make the scenario smaller while the seed still fails with

@@ -49,7 +49,6 @@ export function findSubject(m: Machine): Subject | undefined {
     if (!o) return undefined;
     // the hazptr_ctx inside the freed object: struct hazptr_pending keeps it at +8, after its llist_node
     const ctx = o.size >= size + 8 ? o.addr + 8 : o.addr;
-    void sites;
     return { ctx, ctxSize: size, obj: { addr: o.addr, size: o.size } };
   }
   return undefined;

@@ -16,7 +16,7 @@
 import type { Machine, MachineConfig } from '../kernel/machine.ts';
 import type { Memory } from '../kernel/memory.ts';
 import {
-  OP_KFREE, OP_KMALLOC, OP_NOP, OP_RAND, OP_RELAX, OP_SLEEP, OP_UDELAY, OP_XCHG, ORD_ACQUIRE, ORD_MB, ORD_ONCE,
+  OP_KFREE, OP_KMALLOC, OP_NOP, OP_RAND, OP_RELAX, OP_SLEEP, OP_UDELAY, ORD_ACQUIRE, ORD_ONCE,
   ORD_PLAIN, ORD_RELEASE, type KGen, type Port,
 } from '../kernel/port.ts';
 import { kfunc, site } from '../kernel/sites.ts';
@@ -460,7 +460,6 @@ function* reader(io: Port, t: Torture, myid: number): KGen {
   const hpp = onstack ? m.stackPush(io.task, HPP_SIZE) : 0;
   let hppp = hpp;
   let lastsleep = Math.floor(m.now / JIFFY);
-  void myid;
   if (t.p.verbose) m.printk(`${t.flag} hazptr_torture_reader task started`);
   do {
     if (!hppp) hppp = yield io.op(OP_KMALLOC, S.kmalloc, HPP_SIZE);
@@ -747,5 +746,3 @@ function* shutdown(io: Port, t: Torture): KGen {
   io.leave();
 }
 
-void ORD_MB;
-void OP_XCHG;

@@ -6,7 +6,7 @@
  * what hazsim is for. A fixed version goes in a directory beside this one.
  */
 import { HLIST_NODE_NEXT, hlist_add_head, hlist_del } from '../../kernel/list.ts';
-import { MUTEX_SIZE, mutex_lock, mutex_unlock, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from '../../kernel/locks.ts';
+import { mutex_lock, mutex_unlock, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from '../../kernel/locks.ts';
 import type { Machine } from '../../kernel/machine.ts';
 import { OP_RELAX, ORD_ACQUIRE, ORD_ONCE, ORD_PLAIN, ORD_RELEASE, type KGen, type Port } from '../../kernel/port.ts';
 import { kfunc, site } from '../../kernel/sites.ts';
@@ -321,7 +321,6 @@ export const v5: HazptrVersion = {
   setup(m: Machine) {
     PCPU_SLOTS = m.mem.definePercpu(PERCPU_SLOTS_SIZE, CACHELINE);
     PCPU_FLIP = m.mem.definePercpu(FLIP_SIZE, 8);
-    void MUTEX_SIZE;
   },
   init: hazptr_init,
   hazptr_acquire,
