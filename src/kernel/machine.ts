@@ -360,9 +360,22 @@ export class Machine {
     this.strategy.confirm(cpu, task, site);
   }
 
+  /** An access the machine refuses: unmapped, non-canonical, misaligned, or (KASAN) not live. */
+  private refused(x: number): boolean {
+    const mem = this.mem;
+    return !(x >= MEM_BASE && x < mem.end) || x % 8 !== 0 || (mem.kasan && mem.shadow[(x - MEM_BASE) / 8] !== SH_LIVE);
+  }
+
+  /** Preempt the task on `cpu` now (preempt_schedule_irq on return from an interrupt). */
+  private preemptNow(cpu: Cpu, t: Task): void {
+    this.stats.preemptions++;
+    this.recordAt(cpu, t, S_preempt_entry, 0, 0);
+    this.pushFrame(t, FRAME_PREEMPT, preempt_schedule_irq);
+  }
+
   private stepCpu(cpu: Cpu): void {
     const t = cpu.curr;
-    let f = t.frames[t.fdepth - 1];
+    const f = t.frames[t.fdepth - 1];
     const preemptible = cpu.preemptCount === 0 && !cpu.irqsOff;
     if (t.isIdle || (this.preemptFull && preemptible)) cpu.lastResched = this.now;
     else if (this.now - cpu.lastResched > this.cfg.softLockupNs) {
@@ -374,19 +387,15 @@ export class Machine {
       return;
     }
     if ((cpu.goingDown || t.excludedCpu === cpu.id || (t.pinned && t.homeCpu !== cpu.id)) && preemptible && !t.isIdle && this.preemptFull) {
-      // the CPU stopper preempts whatever runs on a CPU going offline
-      this.stats.preemptions++;
-      this.recordAt(cpu, t, S_preempt_entry, 0, 0);
-      this.pushFrame(t, FRAME_PREEMPT, preempt_schedule_irq);
+      // the stopper moves a task off a CPU going offline, or one its affinity no longer allows
+      this.preemptNow(cpu, t);
       return;
     }
     if (this.preemptFull && preemptible && cpu.rq.length > 0 && !t.isIdle) {
       const d = this.decide(D_PREEMPT, 2);
       this.where(cpu.id, t.id, f.site);
       if (d === 1) {
-        this.stats.preemptions++;
-        this.recordAt(cpu, t, S_preempt_entry, 0, 0);
-        this.pushFrame(t, FRAME_PREEMPT, preempt_schedule_irq);
+        this.preemptNow(cpu, t);
         return;
       }
     }
@@ -395,20 +404,20 @@ export class Machine {
     const x = f.addr;
     switch (f.kind) {
       case OP_LOAD:
-        if (!(x >= MEM_BASE && x < mem.end) || x % 8 !== 0 || (mem.kasan && mem.shadow[(x - MEM_BASE) / 8] !== SH_LIVE)) return this.fault(cpu, t, f, false);
+        if (this.refused(x)) return this.fault(cpu, t, f, false);
         v = mem.words[(x - MEM_BASE) / 8];
         break;
       case OP_STORE:
-        if (!(x >= MEM_BASE && x < mem.end) || x % 8 !== 0 || (mem.kasan && mem.shadow[(x - MEM_BASE) / 8] !== SH_LIVE)) return this.fault(cpu, t, f, true);
+        if (this.refused(x)) return this.fault(cpu, t, f, true);
         v = mem.words[(x - MEM_BASE) / 8] = f.val;
         break;
       case OP_CMPXCHG:
-        if (x < MEM_BASE || x >= mem.end || (mem.kasan && mem.shadow[(x - MEM_BASE) / 8] !== SH_LIVE)) return this.fault(cpu, t, f, true);
+        if (this.refused(x)) return this.fault(cpu, t, f, true);
         v = mem.words[(x - MEM_BASE) / 8];
         if (v === f.val2) mem.words[(x - MEM_BASE) / 8] = f.val;
         break;
       case OP_XCHG:
-        if (x < MEM_BASE || x >= mem.end || (mem.kasan && mem.shadow[(x - MEM_BASE) / 8] !== SH_LIVE)) return this.fault(cpu, t, f, true);
+        if (this.refused(x)) return this.fault(cpu, t, f, true);
         v = mem.words[(x - MEM_BASE) / 8];
         mem.words[(x - MEM_BASE) / 8] = f.val;
         break;
