@@ -54,11 +54,6 @@ export function hex64(v: bigint): string {
   return v.toString(16).padStart(16, '0');
 }
 
-/** True when the printed form of an internal value is a non-canonical x86_64 address. */
-export function isPoisonRange(x: number): boolean {
-  return x >= POISON_BASE;
-}
-
 /** Name the known poison a value equals or lies just above (within 0x100 bytes), if any. */
 export function describePoison(x: number): string | undefined {
   for (const p of KNOWN_POISONS) if (x === p.value) return p.name;

@@ -11,7 +11,7 @@
  * Everything random comes from the strategy through decide(); every decision is
  * recorded in `schedule`, so any run replays.
  */
-import { MEM_BASE, PAGE_SIZE, POISON_BASE, describePoison, hex64 } from './addr.ts';
+import { MEM_BASE, PAGE_SIZE, POISON_BASE, describePoison } from './addr.ts';
 import type { Bug, BugKind, TraceEntry } from './bugs.ts';
 import { EV_BUSY_END, EV_CALLBACK, EV_HUNG_CHECK, EV_IRQ, EV_WAKE, EventQueue } from './events.ts';
 import { Memory, SH_FREED, SH_LIVE, SH_STACK_DEAD, type Track } from './memory.ts';
@@ -1262,10 +1262,6 @@ export class Machine {
     const s = site >= 0 ? sites[site] : undefined;
     return `cpu${cpu} ${t ? t.comm : `task ${task}`}${s && s.fn.name !== '<none>' ? ` ${s.fn.name}: ${s.desc}` : ''}`;
   }
-
-  get liveTasks(): number {
-    return this.live;
-  }
 }
 
 export function fmtSecs(ns: number): string {
@@ -1273,4 +1269,3 @@ export function fmtSecs(ns: number): string {
   return `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}`;
 }
 
-export { hex64 };

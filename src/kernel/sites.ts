@@ -43,10 +43,6 @@ export function site(fn: KFunction, line: number, stmt: string, desc: string): n
   return sites.length - 1;
 }
 
-export function fnByName(name: string): KFunction | undefined {
-  return byName.get(name);
-}
-
 /** "hazptr_release include/linux/hazptr.h:190 [inline]" */
 export function fmtFrame(fn: KFunction, line: number): string {
   const where = line ? `${fn.file}:${line}` : fn.file;

@@ -121,9 +121,6 @@ export const scenarioSchema = z.strictObject({
   irqs: z.array(irqSchema).max(30).default([]),
 });
 
-export type ScenarioInput = z.input<typeof scenarioSchema>;
 /** The qualified scenario: `tasks` is [] for a hazptrtorture scenario. */
 export type Scenario = Omit<z.output<typeof scenarioSchema>, 'tasks'> & { tasks: z.output<typeof taskSchema>[] };
-export type TaskSpec = z.output<typeof taskSchema>;
-export type IrqSpecInput = z.output<typeof irqSchema>;
 export const NO_ARG_OPS: readonly string[] = noArgOps;

@@ -20,7 +20,7 @@ import {
   ORD_PLAIN, ORD_RELEASE, type KGen, type Port,
 } from '../kernel/port.ts';
 import { kfunc, site } from '../kernel/sites.ts';
-import { __schedule, schedule } from '../sched/core.ts';
+import { preempt_schedule_common, schedule } from '../sched/core.ts';
 import type { HazptrVersion } from '../hazptr/version.ts';
 
 export interface TortureParams {
@@ -369,9 +369,7 @@ const F_preempt_schedule = kfunc('preempt_schedule', 'kernel/sched/core.c');
 function* torture_preempt_schedule(io: Port): KGen {
   if (io.m.cfg.preempt !== 'full') return;
   io.enter(F_preempt_schedule);
-  io.preempt_disable();
-  yield __schedule(io, true);
-  io.m.preemptCountDec(io);
+  yield preempt_schedule_common(io);
   io.leave();
 }
 

@@ -56,25 +56,26 @@ export function* schedule(io: Port): KGen {
   io.leave();
 }
 
+/** preempt_schedule_common(): preempt_disable(); __schedule(SM_PREEMPT); sched_preempt_enable_no_resched(). */
+export function* preempt_schedule_common(io: Port): KGen {
+  io.preempt_disable();
+  yield __schedule(io, true);
+  io.m.preemptCountDec(io);
+}
+
 /** cond_resched(): a voluntary preemption point; switches only if someone is waiting and the scheduler says so. */
 export function* cond_resched(io: Port): KGen {
   io.enter(F_cond_resched);
   io.m.mightSleep(io, F_cond_resched.file);
   const resched = yield io.op(OP_RESCHED, S_cond_resched);
-  if (resched) {
-    io.preempt_disable();
-    yield __schedule(io, true);
-    io.m.preemptCountDec(io);
-  }
+  if (resched) yield preempt_schedule_common(io);
   io.leave();
 }
 
 /** The frame pushed on a task when it is preempted on return from an interrupt. */
 export function* preempt_schedule_irq(io: Port): KGen {
   io.enter(F_preempt_schedule_irq);
-  io.preempt_disable();
-  yield __schedule(io, true);
-  io.m.preemptCountDec(io);
+  yield preempt_schedule_common(io);
   io.leave();
 }
 

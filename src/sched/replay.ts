@@ -80,8 +80,4 @@ export class ReplayStrategy implements Strategy {
       this.fail(i, `decision #${i} (${DECISION_NAMES[r.kind[i]]} ${r.chosen[i]}/${r.n[i]}): recorded at ${recorded}, but now leads to ${this.describe(cpu, task, site)}`);
     }
   }
-
-  get consumed(): number {
-    return this.i;
-  }
 }

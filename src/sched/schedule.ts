@@ -4,16 +4,6 @@
  * growable typed arrays, reused across runs, so recording allocates nothing per
  * step once warm.
  */
-import { DECISION_NAMES } from './strategy.ts';
-
-export interface Decision {
-  kind: number;
-  n: number;
-  chosen: number;
-  cpu: number;
-  task: number;
-  site: number;
-}
 
 export class Schedule {
   length = 0;
@@ -46,9 +36,6 @@ export class Schedule {
     this.site[i] = site;
   }
 
-  get(i: number): Decision {
-    return { kind: this.kind[i], n: this.n[i], chosen: this.chosen[i], cpu: this.cpu[i], task: this.task[i], site: this.site[i] };
-  }
 
   private grow(): void {
     const m = this.kind.length * 2;
@@ -112,7 +99,4 @@ export class Schedule {
     return s;
   }
 
-  describe(i: number): string {
-    return `#${i} ${DECISION_NAMES[this.kind[i]]} ${this.chosen[i]}/${this.n[i]}`;
-  }
 }
