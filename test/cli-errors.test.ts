@@ -437,6 +437,40 @@ describe('hazsim run: flags', () => {
   });
 });
 
+describe('output paths: one line, exit 2, checked before any work', () => {
+  const HANDOFF = 'scenarios/cross-task-handoff.yaml';
+  let valid: string;
+  beforeAll(() => {
+    valid = fixture('valid-for-outputs', VALID);
+  });
+
+  it('merge <a directory>', async () => {
+    await expectInputError(['merge', dir], { file: dir, msg: 'cannot read hunt output (is a directory)' });
+  });
+
+  it('hunt --out <a directory>', async () => {
+    await expectInputError(['hunt', valid, '--seeds', '1..2', '--jobs', '1', '--out', dir], { msg: `--out: cannot write ${dir} (is a directory)` });
+  });
+
+  it('hunt --out in a directory that does not exist', async () => {
+    await expectInputError(['hunt', valid, '--seeds', '1..2', '--jobs', '1', '--out', '/nonexistent/x.jsonl'], { msg: '--out: cannot write /nonexistent/x.jsonl (no such directory: /nonexistent)' });
+  });
+
+  it('bisect --out in a directory that does not exist (before bisecting)', async () => {
+    await expectInputError(['bisect', HANDOFF, '--seed', '1', '--out', '/nonexistent/x.sched'], { msg: '--out: cannot write /nonexistent/x.sched (no such directory: /nonexistent)' });
+  });
+
+  it('run --save-schedule in a directory that does not exist (before running: no trace printed)', async () => {
+    await expectInputError(['run', valid, '--trace', '--save-schedule', '/nonexistent/x.sched'], { msg: '--save-schedule: cannot write /nonexistent/x.sched (no such directory: /nonexistent)' });
+  });
+
+  it('replay --save-schedule <a directory>', async () => {
+    const sched = join(dir, 'for-replay.sched');
+    expect((await run(['run', valid, '--save-schedule', sched])).stderr).toBe('');
+    await expectInputError(['replay', valid, sched, '--save-schedule', dir], { msg: `--save-schedule: cannot write ${dir} (is a directory)` });
+  });
+});
+
 describe('hazsim run: good input', () => {
   it('a valid small scenario runs and prints dmesg-style lines', async () => {
     const file = fixture('valid', VALID);

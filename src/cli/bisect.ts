@@ -3,18 +3,18 @@
  * context switches that matter, keeping its signature; print the minimal
  * interleaving and write a replay file.
  */
-import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { loadScenario } from '../scenario/load.ts';
 import { stringify } from 'yaml';
 import { bisect, numberedStory, shrinkScenario } from '../scenario/bisect.ts';
-import { runScenario, siteKey } from '../scenario/run.ts';
+import { runScenario } from '../scenario/run.ts';
 import type { Scenario } from '../scenario/schema.ts';
-import { writeScheduleText } from '../sched/schedule-file.ts';
 import { formatRun } from '../report/dmesg.ts';
 import { EXIT_BUG, InputError } from './errors.ts';
+import { checkWritable, writeText } from './files.ts';
 import type { CliIO } from './index.ts';
-import { parseIntArg } from './run.ts';
+import { colorOption, hazsimCommand, parseIntArg, parseStepsArg, useColor } from './options.ts';
+import { saveSchedule } from './run.ts';
 
 /** A qualified scenario as a scenario file (defaults written out; a torture scenario has no tasks). */
 function scenarioYaml(s: Scenario): string {
@@ -34,35 +34,39 @@ export function bisectCommand(io: CliIO): Command {
     .requiredOption('--seed <n>', 'the failing seed')
     .option('--out <file>', 'replay file to write (default: bisect-seed<S>.sched)')
     .option('--max-runs <n>', 'how many trial runs delta debugging may use', '150')
-    .option('--steps <n>', 'step budget of the original run (overrides limits.steps)')
+    .option('--steps <n>', 'step budget of the original run (overrides limits.steps; 1000000 or 1e6)')
     .option('--bootarg <params>', 'hazptrtorture module parameters')
     .option('--shrink-scenario', 'first make the scenario smaller (CPUs, readers, repeats, loops, sleeps) while the seed still fails the same way; writes it beside the replay file')
-    .addHelpText('after', '\nExample:\n  $ hazsim bisect scenarios/cross-task-handoff.yaml --seed 1\n  $ hazsim replay scenarios/cross-task-handoff.yaml bisect-seed1.sched\n')
-    .action((scenarioFile: string, opts: { seed: string; out?: string; maxRuns: string; steps?: string; bootarg?: string; shrinkScenario?: boolean }) => {
+    .addOption(colorOption())
+    .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['bisect', 'scenarios/cross-task-handoff.yaml', '--seed', 1])}\n  $ ${hazsimCommand(['replay', 'scenarios/cross-task-handoff.yaml', 'bisect-seed1.sched'])}\n`)
+    .action((scenarioFile: string, opts: { seed: string; out?: string; maxRuns: string; steps?: string; bootarg?: string; shrinkScenario?: boolean; color: boolean }) => {
       let file = scenarioFile;
       const seed = parseIntArg('--seed', opts.seed);
       const maxRuns = parseIntArg('--max-runs', opts.maxRuns, 1);
-      const steps = opts.steps !== undefined ? parseIntArg('--steps', opts.steps, 1) : undefined;
-      let scenario = loadScenario(file, opts.bootarg);
+      const steps = parseStepsArg(opts.steps);
       const out = opts.out ?? `bisect-seed${seed}.sched`;
+      const yamlFile = out.replace(/\.sched$/, '') + '.yaml';
+      checkWritable('--out', out);
+      if (opts.shrinkScenario) checkWritable('--shrink-scenario', yamlFile);
+      let scenario = loadScenario(file, opts.bootarg);
       if (opts.shrinkScenario) {
         const r0 = runScenario(scenario, { seed, maxSteps: steps });
         if (!r0.bug) throw new InputError(`seed ${seed} does not fail (${r0.outcome} after ${r0.steps} steps): nothing to bisect`);
         const sh = shrinkScenario(scenario, seed, r0.bug.signature, { maxSteps: steps, maxRuns, log: (l) => io.err(l) });
         scenario = sh.scenario;
-        const yamlFile = out.replace(/\.sched$/, '') + '.yaml';
-        writeFileSync(yamlFile, scenarioYaml(scenario));
+        writeText('--shrink-scenario', yamlFile, scenarioYaml(scenario));
         io.out(`hazsim: bisect: scenario shrunk in ${sh.runs} runs: ${sh.changes.join('; ') || 'nothing could be taken away'}; written to ${yamlFile}`);
         file = yamlFile;
       }
       const res = bisect(scenario, seed, { maxSteps: steps, maxRuns, log: (l) => io.err(l) });
       if ('error' in res) throw new InputError(res.error);
-      writeFileSync(out, writeScheduleText(res.final.schedule, { scenario: file, hazptr: res.final.hazptr, seed: String(seed), ...(opts.bootarg ? { bootarg: opts.bootarg } : {}), bisected: `from ${res.original.schedule.length} decisions`, outcome: res.final.bug!.signature }, (t) => res.final.tasks[t], siteKey));
-      io.out(formatRun(res.final, { color: false, quiet: true, replayCommand: `hazsim replay ${file} ${out}` }).filter((l) => !l.startsWith('hazsim: replay:')).join('\n'));
+      saveSchedule('--out', out, res.final, { file, scenario, seed, bootarg: opts.bootarg, steps, extra: { bisected: `from ${res.original.schedule.length} decisions` } });
+      const replay = hazsimCommand(['replay', file, out]);
+      io.out(formatRun(res.final, { color: useColor(opts.color, io.isTTY), quiet: true, replayCommand: replay }).filter((l) => !l.startsWith('hazsim: replay:')).join('\n'));
       io.out(`hazsim: bisect: ${res.originalSwitches} switch points -> ${res.finalSwitches} (${res.original.schedule.length} -> ${res.final.schedule.length} decisions; shortest failing prefix ${res.prefix}; ${res.runs} runs)`);
       io.out('hazsim: the minimal interleaving, last steps (switch points marked):');
       io.out(numberedStory(scenario, res.final).join('\n'));
-      io.out(`hazsim: replay file: ${out}\nhazsim: replay: hazsim replay ${file} ${out}`);
+      io.out(`hazsim: replay file: ${out}\nhazsim: replay: ${replay}`);
       io.exitCode = EXIT_BUG;
     });
 }

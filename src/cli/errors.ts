@@ -14,3 +14,5 @@ export const EXIT_BUG = 1;
 export const EXIT_INPUT = 2;
 /** a bug in hazsim itself */
 export const EXIT_INTERNAL = 3;
+/** stopped by Ctrl-C (128 + SIGINT), as a shell reports it */
+export const EXIT_INTERRUPTED = 130;

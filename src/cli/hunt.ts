@@ -9,17 +9,19 @@
  * --out FILE (JSON lines): one line per failing seed, a checkpoint line every
  * 100 seeds ({"checkpoint": {"done_through": S}}: every seed of the list up to S
  * is done), and a final summary line. --resume skips what the file says is done.
+ * Its first line says what the hunt is ({"hunt": {scenario, seeds, shard, steps,
+ * bootarg}}), so merge can tell how far an unfinished shard got.
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { appendFileSync, existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { Command } from 'commander';
 import { loadScenario } from '../scenario/load.ts';
-import { EXIT_BUG, EXIT_OK, InputError } from './errors.ts';
+import { EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, InputError } from './errors.ts';
+import { checkWritable, readText, writeText } from './files.ts';
 import type { CliIO } from './index.ts';
 import type { SeedResult } from './hunt-worker.ts';
+import { colorOption, hazsimCommand, parseIntArg, parseJobsArg, parseStepsArg, runFlags } from './options.ts';
 import { Progress } from './progress.ts';
-import { parseIntArg } from './run.ts';
 
 export interface Failure {
   seed: number;
@@ -79,15 +81,51 @@ export function shardSeeds(a: number, b: number, shard?: [number, number]): numb
   return out;
 }
 
+/** Shard i of n's seeds of a..b up to `through`, as a progression: first, step, last (empty when first > last). */
+interface Slice {
+  first: number;
+  step: number;
+  last: number;
+}
+
+function slice(a: number, b: number, shard: [number, number] | undefined, through = b): Slice {
+  return { first: a + (shard ? shard[0] - 1 : 0), step: shard ? shard[1] : 1, last: Math.min(b, through) };
+}
+
+function sliceCount(x: Slice): number {
+  return x.first > x.last ? 0 : Math.floor((x.last - x.first) / x.step) + 1;
+}
+
+/** The smallest seed two slices share, if any (x's seeds are tried over one period of y). */
+function firstCommon(x: Slice, y: Slice): number | undefined {
+  const last = Math.min(x.last, y.last);
+  let s = x.first;
+  if (s < y.first) s += Math.ceil((y.first - s) / x.step) * x.step;
+  for (let k = 0; k < y.step && s <= last; k++, s += x.step) if ((s - y.first) % y.step === 0) return s;
+  return undefined;
+}
+
+/** What a hunt is: the first line of its --out file, repeated in the summary. */
+interface HuntInfo {
+  scenario: string;
+  seeds: string;
+  shard: string | null;
+  steps?: number | null;
+  bootarg?: string | null;
+}
+
+type StopReason = 'interrupt' | '--max-seconds' | '--stop-after';
+
 interface OutFileState {
   doneThrough: number;
   failures: Failure[];
+  info?: HuntInfo;
+  summary?: { done: number; stopped?: StopReason | null };
 }
 
 export function readOutFile(path: string): OutFileState {
   const st: OutFileState = { doneThrough: -Infinity, failures: [] };
-  if (!existsSync(path)) return st;
-  readFileSync(path, 'utf8').split('\n').forEach((line, i) => {
+  readText(path, 'hunt output').split('\n').forEach((line, i) => {
     if (!line.trim()) return;
     let j: Record<string, unknown>;
     try {
@@ -98,51 +136,66 @@ export function readOutFile(path: string): OutFileState {
     if (typeof j.seed === 'number' && typeof j.signature === 'string') st.failures.push(j as unknown as Failure);
     const cp = j.checkpoint as { done_through?: number } | undefined;
     if (cp && typeof cp.done_through === 'number') st.doneThrough = Math.max(st.doneThrough, cp.done_through);
+    if (j.hunt && typeof j.hunt === 'object') st.info ??= j.hunt as HuntInfo;
+    if (j.summary === true) {
+      st.info = j as unknown as HuntInfo;
+      st.summary = j as unknown as OutFileState['summary'];
+    }
   });
   return st;
 }
 
+/** The command that replays one seed of a hunt. */
+function replayHint(h: { scenario: string; steps?: number | null; bootarg?: string | null }): (seed: number) => string {
+  return (seed) => hazsimCommand(['run', h.scenario, '--seed', seed, ...runFlags(h.steps ?? undefined, h.bootarg ?? undefined)]);
+}
+
 const WORKER_URL = new URL('./hunt-worker.ts', import.meta.url).href;
+/** the help's example: a minute's hunt with more than one signature */
+const HUNT_EXAMPLE = 'scenarios/hazptrtorture-preempt-kasan.yaml';
 
 export function huntCommand(io: CliIO): Command {
   return new Command('hunt')
     .description('run many seeds on worker threads and group the failures by signature')
     .argument('<scenario>', 'scenario file (YAML)')
     .requiredOption('--seeds <a..b>', 'the seed range, inclusive')
-    .option('--jobs <n>', 'worker threads (default: the number of cores)')
+    .option('--jobs <n>', 'worker threads (default: the number of CPUs)')
     .option('--shard <i/n>', 'run the i-th of n disjoint slices of the range')
     .option('--out <file>', 'write failing seeds, checkpoints and a summary as JSON lines, as it goes')
     .option('--resume', 'skip the seeds the --out file says are done')
     .option('--stop-after <k>', 'stop after the first k failing seeds (in seed order)')
     .option('--max-seconds <s>', 'stop after this much wall-clock time')
-    .option('--steps <n>', 'step budget per run (overrides limits.steps)')
+    .option('--steps <n>', 'step budget per run (overrides limits.steps; 1000000 or 1e6)')
     .option('--bootarg <params>', 'hazptrtorture module parameters')
-    .addHelpText('after', '\nExample:\n  $ hazsim hunt scenarios/hazptrtorture-preempt.yaml --seeds 1..200 --jobs 2 --out hunt.jsonl\n')
+    .addOption(colorOption())
+    .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['hunt', HUNT_EXAMPLE, '--seeds', '1..100', '--steps', 250000, '--jobs', 2, '--out', 'hunt.jsonl'])}\n`)
     .action(async (file: string, opts: { seeds: string; jobs?: string; shard?: string; out?: string; resume?: boolean; stopAfter?: string; maxSeconds?: string; steps?: string; bootarg?: string }) => {
       const [a, b] = parseSeedRange(opts.seeds);
       const shard = opts.shard ? parseShard(opts.shard) : undefined;
-      const jobs = opts.jobs !== undefined ? parseIntArg('--jobs', opts.jobs, 1) : Math.max(1, cpus().length);
+      if (opts.jobs !== undefined) parseIntArg('--jobs', opts.jobs, 1);
       const stopAfter = opts.stopAfter !== undefined ? parseIntArg('--stop-after', opts.stopAfter, 1) : Infinity;
       const maxSeconds = opts.maxSeconds !== undefined ? parseIntArg('--max-seconds', opts.maxSeconds, 1) : Infinity;
-      const steps = opts.steps !== undefined ? parseIntArg('--steps', opts.steps, 1) : undefined;
+      const steps = parseStepsArg(opts.steps);
       if (opts.resume && !opts.out) throw new InputError('--resume needs --out FILE');
+      if (opts.out) checkWritable('--out', opts.out);
       loadScenario(file, opts.bootarg); // bad input is reported here, once, before any worker starts
-      const replay = (seed: number) => `hazsim run ${file} --seed ${seed}${steps !== undefined ? ` --steps ${steps}` : ''}${opts.bootarg ? ` --bootarg ${JSON.stringify(opts.bootarg)}` : ''}`;
+      const info: HuntInfo = { scenario: file, seeds: `${a}..${b}`, shard: shard ? `${shard[0]}/${shard[1]}` : null, steps: steps ?? null, bootarg: opts.bootarg ?? null };
+      const prior = opts.out && opts.resume && existsSync(opts.out) ? readOutFile(opts.out) : { doneThrough: -Infinity, failures: [] as Failure[] };
+      const jobs = parseJobsArg(opts.jobs, io.err); // a warning, once the input is known to be good
 
-      const prior = opts.out && opts.resume ? readOutFile(opts.out) : { doneThrough: -Infinity, failures: [] as Failure[] };
-      if (opts.out && !opts.resume) writeFileSync(opts.out, '');
+      if (opts.out && !(opts.resume && existsSync(opts.out))) writeText('--out', opts.out, JSON.stringify({ hunt: info }) + '\n');
       const all = shardSeeds(a, b, shard);
       const seeds = all.filter((s) => s > prior.doneThrough);
       const failures: Failure[] = prior.failures.filter((f) => all.includes(f.seed));
       const bySig = new Map<string, number>();
       for (const f of failures) bySig.set(f.signature, (bySig.get(f.signature) ?? 0) + 1);
       const out = (obj: unknown) => opts.out && appendFileSync(opts.out, JSON.stringify(obj) + '\n');
-      const progress = new Progress((s) => io.err(s.replace(/\n$/, '')), io.isTTY);
       let done = all.length - seeds.length;
+      const progress = new Progress((s) => io.err(s.replace(/\n$/, '')), io.isTTY, done);
 
-      let stop = false;
+      let stopped = null as StopReason | null;
       const onSigint = () => {
-        stop = true;
+        stopped = 'interrupt';
       };
       process.once('SIGINT', onSigint);
       const results = new Map<number, SeedResult>();
@@ -153,59 +206,77 @@ export function huntCommand(io: CliIO): Command {
         const workers: Worker[] = [];
         let live = 0;
         const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL)}); })`;
-        const finish = () => {
+        const finish = (e?: unknown) => {
           for (const w of workers) void w.terminate();
-          resolve();
+          if (e === undefined) resolve();
+          else reject(e);
         };
         const feed = (w: Worker) => {
-          if (stop || next >= seeds.length || progress.seconds > maxSeconds) {
+          if (!stopped && progress.seconds > maxSeconds) stopped = '--max-seconds';
+          if (stopped || next >= seeds.length) {
             w.postMessage(null);
             return;
           }
           w.postMessage(seeds[next++]);
+        };
+        const onResult = (r: SeedResult) => {
+          results.set(r.seed, r);
+          while (commit < seeds.length && results.has(seeds[commit]) && failures.length < stopAfter) {
+            const c = results.get(seeds[commit])!;
+            results.delete(seeds[commit]);
+            commit++;
+            done++;
+            lastDone = c.seed;
+            if (c.signature) {
+              const f: Failure = { seed: c.seed, signature: c.signature, kind: c.kind!, headline: c.headline!, steps: c.steps };
+              failures.push(f);
+              out(f);
+              const n = (bySig.get(c.signature) ?? 0) + 1;
+              bySig.set(c.signature, n);
+              if (n === 1) io.err(`${io.isTTY ? '\r\x1b[K' : ''}hunt: new signature at seed ${c.seed}: ${c.signature}`);
+            }
+            if (commit % 100 === 0) out({ checkpoint: { done_through: lastDone } });
+          }
+          if (failures.length >= stopAfter && !stopped) stopped = '--stop-after';
+          progress.update(done, all.length, bySig);
         };
         for (let j = 0; j < Math.min(jobs, Math.max(1, seeds.length)); j++) {
           const w = new Worker(boot, { eval: true, workerData: { file, bootarg: opts.bootarg, steps } });
           workers.push(w);
           live++;
           w.on('message', (r: SeedResult) => {
-            results.set(r.seed, r);
-            while (commit < seeds.length && results.has(seeds[commit]) && failures.length < stopAfter) {
-              const c = results.get(seeds[commit])!;
-              results.delete(seeds[commit]);
-              commit++;
-              done++;
-              lastDone = c.seed;
-              if (c.signature) {
-                const f: Failure = { seed: c.seed, signature: c.signature, kind: c.kind!, headline: c.headline!, steps: c.steps };
-                failures.push(f);
-                out(f);
-                const n = (bySig.get(c.signature) ?? 0) + 1;
-                bySig.set(c.signature, n);
-                if (n === 1) io.err(`${io.isTTY ? '\r\x1b[K' : ''}hunt: new signature at seed ${c.seed}: ${c.signature}`);
-              }
-              if (commit % 100 === 0) out({ checkpoint: { done_through: lastDone } });
+            try {
+              onResult(r);
+            } catch (e) {
+              finish(e); // the --out file cannot be written any more: reported once, at the top
+              return;
             }
-            if (failures.length >= stopAfter) stop = true;
-            progress.update(done, all.length, bySig);
             feed(w);
           });
-          w.on('error', reject);
+          w.on('error', finish);
           w.on('exit', () => {
             if (--live === 0) finish();
           });
           if (seeds.length) feed(w);
           else w.postMessage(null);
         }
-      });
-      process.removeListener('SIGINT', onSigint);
+      }).finally(() => process.removeListener('SIGINT', onSigint));
       progress.update(done, all.length, bySig, true);
       progress.done();
       out({ checkpoint: { done_through: lastDone } });
       const rows = groupBySignature(failures);
-      out({ summary: true, scenario: file, seeds: `${a}..${b}`, shard: shard ? `${shard[0]}/${shard[1]}` : null, done, complete: done === all.length, failing: failures.length, signatures: rows });
-      io.out(summaryTable(rows, done, replay).join('\n'));
-      io.exitCode = failures.length ? EXIT_BUG : EXIT_OK;
+      const complete = done === all.length;
+      out({ summary: true, ...info, done, complete, stopped: complete ? null : stopped, failing: failures.length, signatures: rows });
+      io.out(summaryTable(rows, done, replayHint(info)).join('\n'));
+      if (stopped === 'interrupt' || (stopped && !complete)) {
+        const why = stopped === 'interrupt' ? 'interrupted' : `stopped`;
+        const flag = stopped === '--max-seconds' ? ` (--max-seconds ${maxSeconds})` : stopped === '--stop-after' ? ` (--stop-after ${stopAfter})` : '';
+        const resume = opts.out && !complete
+          ? `; resume with: ${hazsimCommand(['hunt', file, '--seeds', info.seeds, ...(info.shard ? ['--shard', info.shard] : []), ...runFlags(steps, opts.bootarg), '--out', opts.out, '--resume'])}`
+          : '';
+        io.out(`hazsim: ${why} after ${done} of ${all.length} seeds${flag}${resume}`);
+      }
+      io.exitCode = stopped === 'interrupt' ? EXIT_INTERRUPTED : failures.length ? EXIT_BUG : EXIT_OK;
     });
 }
 
@@ -213,24 +284,53 @@ export function mergeCommand(io: CliIO): Command {
   return new Command('merge')
     .description('join the --out files of hunt shards into one summary')
     .argument('<files...>', 'JSON-lines files written by hunt --out')
-    .addHelpText('after', '\nExample:\n  $ hazsim merge shard-1.jsonl shard-2.jsonl shard-3.jsonl\n')
+    .addOption(colorOption())
+    .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['merge', 'shard-1.jsonl', 'shard-2.jsonl', 'shard-3.jsonl'])}\n`)
     .action((files: string[]) => {
-      const failures = new Map<number, Failure>();
+      const failures = new Map<number, { f: Failure; file: string }>();
+      const slices: (Slice & { file: string })[] = [];
+      const warnings: string[] = [];
+      const twice = (seed: number, first: string, file: string): never => {
+        throw new InputError(`${file}: seed ${seed} is also in ${first}${first === file ? ' (the same file given twice)' : ' (overlapping hunts)'}: merged, it would count twice`);
+      };
       let done = 0;
-      let scenario = '';
-      for (const f of files) {
-        if (!existsSync(f)) throw new InputError(`${f}: no such file`);
-        const st = readOutFile(f);
-        for (const x of st.failures) failures.set(x.seed, x);
-        for (const line of readFileSync(f, 'utf8').split('\n')) {
-          if (!line.includes('"summary"')) continue;
-          const j = JSON.parse(line) as { done?: number; scenario?: string };
-          done += j.done ?? 0;
-          scenario ||= j.scenario ?? '';
+      let info: HuntInfo | undefined;
+      for (const file of files) {
+        const st = readOutFile(file);
+        for (const f of st.failures) {
+          const prev = failures.get(f.seed);
+          if (prev) twice(f.seed, prev.file, file);
+          failures.set(f.seed, { f, file });
         }
+        if (!st.info) {
+          warnings.push(`${file}: no summary and no hunt line: an unfinished hunt of an older hazsim; its failing seeds are merged, its other seeds are not counted`);
+          continue;
+        }
+        info ??= st.info;
+        let range: [number, number];
+        let shard: [number, number] | undefined;
+        try {
+          range = parseSeedRange(st.info.seeds);
+          shard = st.info.shard ? parseShard(st.info.shard) : undefined;
+        } catch (e) {
+          throw new InputError(`${file}: ${(e as Error).message}`);
+        }
+        const x = { ...slice(range[0], range[1], shard, st.doneThrough), file };
+        for (const y of slices) {
+          const s = firstCommon(x, y);
+          if (s !== undefined) twice(s, y.file, file);
+        }
+        slices.push(x);
+        const total = sliceCount(slice(range[0], range[1], shard));
+        const n = st.summary?.done ?? sliceCount(x);
+        done += n;
+        if (!st.summary) warnings.push(`${file}: incomplete: no summary line, the hunt did not finish (${n} of ${total} seeds done)`);
+        else if (n < total) warnings.push(`${file}: incomplete: ${n} of ${total} seeds done${st.summary.stopped ? ` (stopped: ${st.summary.stopped})` : ''}`);
       }
-      const rows = groupBySignature([...failures.values()]);
-      io.out(summaryTable(rows, done, (seed) => `hazsim run ${scenario || '<scenario>'} --seed ${seed}`).join('\n'));
+      for (const w of warnings) io.err(`hazsim: warning: ${w}`);
+      const rows = groupBySignature([...failures.values()].map((x) => x.f));
+      io.out(summaryTable(rows, done, replayHint(info ?? { scenario: '<scenario>' })).join('\n'));
       io.exitCode = failures.size ? EXIT_BUG : EXIT_OK;
     });
 }
+

@@ -1,42 +1,71 @@
 /**
  * `hazsim replay <scenario.yaml> <file.sched>`: replay a recorded or edited
- * schedule exactly. A decision that no longer fits (another kind of choice,
- * another number of options, another CPU, task or step) stops the replay with a
- * message naming it; `--on-divergence continue` reports it and goes on under
- * the seeded strategy (how a reviewer replays a failing schedule on a fix).
+ * schedule exactly. The file's header names the scenario it was recorded for
+ * (its digest and hazptr version): another scenario is refused, unless
+ * `--on-divergence continue`. A decision that no longer fits (another kind of
+ * choice, another number of options, another CPU, task or step) stops the replay
+ * with a message naming it; `--on-divergence continue` reports it and goes on
+ * under the seeded strategy (how a reviewer replays a failing schedule on a fix).
  */
 import { Command, Option } from 'commander';
-import { loadScenario } from '../scenario/load.ts';
+import { loadScenario, scenarioDigest } from '../scenario/load.ts';
 import { runScenario } from '../scenario/run.ts';
-import { readScheduleFile } from '../sched/schedule-file.ts';
+import type { Scenario } from '../scenario/schema.ts';
+import { readScheduleFile, type ScheduleFile } from '../sched/schedule-file.ts';
 import { formatRun, jsonRun } from '../report/dmesg.ts';
-import { EXIT_BUG, EXIT_INPUT, EXIT_OK } from './errors.ts';
+import { EXIT_BUG, EXIT_INPUT, EXIT_OK, InputError } from './errors.ts';
+import { checkWritable } from './files.ts';
 import type { CliIO } from './index.ts';
-import { parseIntArg, saveSchedule } from './run.ts';
+import { colorOption, hazsimCommand, parseIntArg, parseStepsArg, useColor } from './options.ts';
+import { saveSchedule } from './run.ts';
+
+/**
+ * The header's scenario digest and hazptr version against the scenario given:
+ * another one is bad input (or, with `continue`, a warning); a file from before
+ * the digest was recorded is replayed with a warning.
+ */
+function checkRecordedFor(sf: ScheduleFile, schedFile: string, file: string, s: Scenario, onDivergence: 'stop' | 'continue', warn: (l: string) => void): void {
+  const h = sf.header;
+  const digest = scenarioDigest(s);
+  if (h['scenario-digest'] === undefined) {
+    warn(`hazsim: warning: ${schedFile}: no scenario digest in its header (an older hazsim wrote it): not checked against ${file}`);
+    return;
+  }
+  if (h['scenario-digest'] === digest && (h.hazptr ?? s.hazptr) === s.hazptr) return;
+  const sameFile = h.scenario === file;
+  const hz = h.hazptr !== undefined && h.hazptr !== s.hazptr ? { was: `, hazptr ${h.hazptr}`, now: `, hazptr ${s.hazptr}` } : { was: '', now: '' };
+  const msg = `this schedule was recorded for ${h.scenario ?? 'another scenario'} (digest ${h['scenario-digest']}${hz.was}), not ${file}${sameFile ? ' as it is now' : ''} (digest ${digest}${hz.now})`;
+  if (onDivergence === 'stop') throw new InputError(`${schedFile}: ${msg}`);
+  warn(`hazsim: warning: ${schedFile}: ${msg}; replaying it anyway (--on-divergence continue)`);
+}
 
 export function replayCommand(io: CliIO): Command {
   return new Command('replay')
     .description('replay a schedule file written by run --save-schedule or bisect')
     .argument('<scenario>', 'scenario file (YAML)')
     .argument('<schedule>', 'schedule file (.sched)')
-    .addOption(new Option('--on-divergence <mode>', 'at the first decision that no longer fits').choices(['stop', 'continue']).default('stop'))
+    .addOption(new Option('--on-divergence <mode>', 'at the first decision that no longer fits, or a scenario other than the recorded one').choices(['stop', 'continue']).default('stop'))
     .option('--seed <n>', 'seed for the strategy after a divergence (default: the file\'s)')
     .option('--bootarg <params>', 'hazptrtorture module parameters (default: the file\'s)')
+    .option('--steps <n>', 'step budget (default: the file\'s, else limits.steps)')
     .option('--save-schedule <file>', 'write the schedule of this replay')
     .option('--json', 'print the result as JSON')
     .option('--quiet', 'print only the report and the summary')
-    .option('--no-color', 'no colour')
-    .addHelpText('after', '\nExample:\n  $ hazsim run scenarios/hazptrtorture-preempt.yaml --seed 1 --save-schedule gpf.sched\n  $ hazsim replay scenarios/hazptrtorture-preempt.yaml gpf.sched\n')
-    .action((file: string, schedFile: string, opts: { onDivergence: 'stop' | 'continue'; seed?: string; bootarg?: string; saveSchedule?: string; json?: boolean; quiet?: boolean; color: boolean }) => {
+    .addOption(colorOption())
+    .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['run', 'scenarios/hazptrtorture-preempt.yaml', '--seed', 1, '--save-schedule', 'gpf.sched'])}\n  $ ${hazsimCommand(['replay', 'scenarios/hazptrtorture-preempt.yaml', 'gpf.sched'])}\n`)
+    .action((file: string, schedFile: string, opts: { onDivergence: 'stop' | 'continue'; seed?: string; bootarg?: string; steps?: string; saveSchedule?: string; json?: boolean; quiet?: boolean; color: boolean }) => {
+      if (opts.saveSchedule) checkWritable('--save-schedule', opts.saveSchedule);
       const sf = readScheduleFile(schedFile);
       const seed = opts.seed !== undefined ? parseIntArg('--seed', opts.seed) : parseIntArg(`${schedFile}: seed`, sf.header.seed ?? '0');
       const bootarg = opts.bootarg ?? sf.header.bootarg;
+      const steps = parseStepsArg(opts.steps ?? sf.header.steps);
       const scenario = loadScenario(file, bootarg);
+      checkRecordedFor(sf, schedFile, file, scenario, opts.onDivergence, io.err);
       const r = runScenario(scenario, {
-        seed, replay: sf.schedule, replayNames: { taskNames: sf.taskNames, siteKeys: sf.siteKeys },
+        seed, maxSteps: steps, replay: sf.schedule, replayNames: { taskNames: sf.taskNames, siteKeys: sf.siteKeys },
         onDivergence: opts.onDivergence, story: !opts.json,
       });
-      if (opts.saveSchedule) saveSchedule(opts.saveSchedule, r, { scenario: file, hazptr: r.hazptr, seed: String(seed), ...(bootarg ? { bootarg } : {}) });
+      if (opts.saveSchedule) saveSchedule('--save-schedule', opts.saveSchedule, r, { file, scenario, seed, bootarg, steps });
       if (r.outcome === 'divergence') {
         io.err(`hazsim: ${schedFile}: replay stopped: ${r.divergence}`);
         io.exitCode = EXIT_INPUT;
@@ -45,8 +74,8 @@ export function replayCommand(io: CliIO): Command {
       if (r.diverged) io.err(`hazsim: ${schedFile}: ${r.diverged.message}; continuing under the seeded strategy (seed ${seed})`);
       if (opts.json) io.out(JSON.stringify({ ...jsonRun(r), diverged: r.diverged ?? null }));
       else {
-        const color = opts.color && io.isTTY && !process.env.NO_COLOR;
-        io.out(formatRun(r, { color, quiet: !!opts.quiet, replayCommand: `hazsim replay ${file} ${schedFile}` }).join('\n'));
+        const replayCommand = hazsimCommand(['replay', file, schedFile]);
+        io.out(formatRun(r, { color: useColor(opts.color, io.isTTY), quiet: !!opts.quiet, replayCommand }).join('\n'));
       }
       io.exitCode = r.bug ? EXIT_BUG : EXIT_OK;
     });

@@ -4,10 +4,11 @@
  * that receive, CPUs in range). Any problem is one InputError naming the file,
  * line:column and field.
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { LineCounter, isMap, isSeq, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { InputError } from '../cli/errors.ts';
+import { readText } from '../cli/files.ts';
 import { versionNames } from '../hazptr/index.ts';
 import { NO_ARG_OPS, scenarioSchema, tortureSchema, type Op, type Scenario, type TortureInput } from './schema.ts';
 import { TORTURE_DEFAULTS, TortureRefused, resolveParams } from './torture.ts';
@@ -15,14 +16,21 @@ import { TORTURE_DEFAULTS, TortureRefused, resolveParams } from './torture.ts';
 type Path = (string | number)[];
 
 export function loadScenario(file: string, bootarg?: string): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(`${file}: cannot read scenario (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code ?? 'error'})`);
-  }
-  return parseScenario(text, file, bootarg);
+  return parseScenario(readText(file, 'scenario'), file, bootarg);
+}
+
+/**
+ * The scenario's digest, recorded in schedule files (replay checks it): sha256
+ * of the scenario as loaded (YAML parsed, defaults filled in, --bootarg applied)
+ * as JSON with sorted keys, first 16 hex digits. Comments, layout and key order
+ * do not change it; any value that changes the run does.
+ */
+export function scenarioDigest(s: Scenario): string {
+  const canon = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canon)
+    : v !== null && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon((v as Record<string, unknown>)[k])]))
+    : v;
+  return createHash('sha256').update(JSON.stringify(canon(s))).digest('hex').slice(0, 16);
 }
 
 /**

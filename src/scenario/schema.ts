@@ -6,6 +6,8 @@ import { z } from 'zod';
 
 const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.\-/]*$/, 'a name of letters, digits, _ . - /');
 const posInt = z.number().int().positive();
+/** the largest limits.steps (and --steps) */
+export const STEPS_MAX = 1e12;
 const nonNegInt = z.number().int().nonnegative();
 
 const noArgOps = ['schedule', 'cond_resched', 'preempt_disable', 'preempt_enable', 'irq_disable', 'irq_enable'] as const;
@@ -107,7 +109,7 @@ export const scenarioSchema = z.strictObject({
   hazptr: z.string().default('v5'),
   limits: z
     .strictObject({
-      steps: posInt.max(1e12).default(1_000_000),
+      steps: posInt.max(STEPS_MAX).default(1_000_000),
       time_ms: z.number().positive().optional(),
       soft_lockup_ms: z.number().positive().default(20_000),
       hung_task_ms: z.number().positive().default(120_000),

@@ -15,8 +15,8 @@
  * and the site as function:description (or -). On replay the kind and `among`
  * must match; the CPU, task and site are checked as well, by name.
  */
-import { readFileSync } from 'node:fs';
 import { InputError } from '../cli/errors.ts';
+import { readText } from '../cli/files.ts';
 import { Schedule } from './schedule.ts';
 import { DECISION_NAMES } from './strategy.ts';
 
@@ -47,14 +47,7 @@ export function writeScheduleText(
 }
 
 export function readScheduleFile(file: string): ScheduleFile {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(`${file}: cannot read schedule (${code === 'ENOENT' ? 'no such file' : code ?? 'error'})`);
-  }
-  return parseScheduleText(text, file);
+  return parseScheduleText(readText(file, 'schedule'), file);
 }
 
 export function parseScheduleText(text: string, file: string): ScheduleFile {

@@ -1,0 +1,70 @@
+/**
+ * Reading the files a command is given and writing the ones it makes, with the
+ * errors as one line (an InputError: exit 2). An output path is checked before
+ * any work (checkWritable), so a long run does not end in a file it cannot write.
+ */
+import { accessSync, constants, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { InputError } from './errors.ts';
+
+function errnoText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ENOTDIR':
+      return 'a part of the path is not a directory';
+    default:
+      return code ?? 'error';
+  }
+}
+
+/** The text of an input file; `what` names it in the error ("scenario", "schedule"). */
+export function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InputError(`${file}: cannot read ${what} (${errnoText(e)})`);
+  }
+}
+
+/** Throw the one-line error `write` would end in, before any work: a directory, a missing or read-only directory. */
+export function checkWritable(flag: string, file: string): void {
+  const fail = (why: string): never => {
+    throw new InputError(`${flag}: cannot write ${file} (${why})`);
+  };
+  const stat = (p: string) => {
+    try {
+      return statSync(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      return fail(errnoText(e));
+    }
+  };
+  const st = stat(file);
+  const target = st ? file : dirname(file);
+  if (st?.isDirectory()) fail('is a directory');
+  if (!st) {
+    const d = stat(target);
+    if (!d) fail(`no such directory: ${target}`);
+    if (!d!.isDirectory()) fail(`${target} is not a directory`);
+  }
+  try {
+    accessSync(target, constants.W_OK);
+  } catch {
+    fail(st ? 'permission denied' : `permission denied in ${target}`);
+  }
+}
+
+export function writeText(flag: string, file: string, text: string): void {
+  try {
+    writeFileSync(file, text);
+  } catch (e) {
+    throw new InputError(`${flag}: cannot write ${file} (${errnoText(e)})`);
+  }
+}

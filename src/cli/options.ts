@@ -1,0 +1,70 @@
+/**
+ * What the commands share: integer flags, --steps, --jobs, colour, and the
+ * command lines that hints print (they run as shown, from the current directory).
+ */
+import { availableParallelism } from 'node:os';
+import { isAbsolute, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Option } from 'commander';
+import { parse } from 'yaml';
+import { STEPS_MAX } from '../scenario/schema.ts';
+import { InputError } from './errors.ts';
+
+export function parseIntArg(flag: string, v: string, min = 0): number {
+  if (!/^-?\d+$/.test(v.trim())) throw new InputError(`${flag}: '${v}' is not an integer`);
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min) throw new InputError(`${flag}: ${v} is out of range (at least ${min}${n > Number.MAX_SAFE_INTEGER ? `, at most ${Number.MAX_SAFE_INTEGER}` : ''})`);
+  return n;
+}
+
+/** --steps takes what limits.steps takes: a YAML integer (1000000, 1e6, 0xf4240) from 1 to STEPS_MAX. */
+export function parseStepsArg(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  let x: unknown;
+  try {
+    x = parse(v);
+  } catch {
+    x = v;
+  }
+  if (typeof x !== 'number' || !Number.isInteger(x)) throw new InputError(`--steps: '${v}' is not an integer (limits.steps takes 1000000, 1e6 or 0xf4240)`);
+  if (x < 1) throw new InputError(`--steps: ${v} is out of range (at least 1)`);
+  if (x > STEPS_MAX) throw new InputError(`--steps: ${v} is out of range (at most ${STEPS_MAX})`);
+  return x;
+}
+
+/** --jobs: default the CPUs this process may use; more is allowed, with a warning. */
+export function parseJobsArg(v: string | undefined, warn: (line: string) => void): number {
+  const cpus = availableParallelism();
+  if (v === undefined) return cpus;
+  const n = parseIntArg('--jobs', v, 1);
+  if (n > cpus) warn(`hazsim: warning: --jobs ${n} is more than the ${cpus} CPU${cpus === 1 ? '' : 's'} of this machine; the workers will share them`);
+  return n;
+}
+
+export const colorOption = (): Option => new Option('--no-color', 'no colour, even on a terminal (as NO_COLOR=1 does; FORCE_COLOR=1 forces colour)');
+
+/** Colour on: not --no-color, not NO_COLOR; then FORCE_COLOR if set (0 or false: off), else a terminal. */
+export function useColor(flag: boolean, isTTY: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!flag || env.NO_COLOR) return false;
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
+  return isTTY;
+}
+
+const BIN = fileURLToPath(new URL('../../bin/hazsim', import.meta.url));
+
+/** A word as a POSIX shell reads it back. */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A hazsim command line that runs as shown from the current directory (./bin/hazsim in the repository). */
+export function hazsimCommand(args: (string | number)[]): string {
+  let bin = relative(process.cwd(), BIN);
+  if (!isAbsolute(bin) && !bin.startsWith('.')) bin = `./${bin}`;
+  return [bin, ...args.map((a) => shellQuote(String(a)))].join(' ');
+}
+
+/** --steps and --bootarg as a hint repeats them. */
+export function runFlags(steps: number | undefined, bootarg: string | undefined): string[] {
+  return [...(steps !== undefined ? ['--steps', String(steps)] : []), ...(bootarg !== undefined ? ['--bootarg', bootarg] : [])];
+}
