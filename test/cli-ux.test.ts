@@ -1,0 +1,250 @@
+/**
+ * What a new user meets around the runs themselves: colour flags and
+ * environment, a hunt that stops early and says so, merge of unfinished or
+ * doubled shards, replay files checked against the scenario they were recorded
+ * for, --steps as limits.steps reads it, --jobs beyond the CPUs, hints that run
+ * as printed, and the files the docs' examples write kept out of git.
+ *
+ * Small scenarios, few seeds: each test takes a second or two (a hunt starts a
+ * worker; the Ctrl-C and hint tests start ./bin/hazsim).
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { afterEach, describe, expect, it } from 'vitest';
+import { main, type CliIO } from '../src/cli/index.ts';
+import { cli } from './helpers.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'hazsim-ux-'));
+const HANDOFF = 'scenarios/cross-task-handoff.yaml';
+const SAME = 'scenarios/same-task-release.yaml';
+const ESC = '\x1b[';
+
+/** The CLI in-process, on a terminal or not. */
+async function tty(args: string[], isTTY: boolean): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIO = { out: (s) => out.push(s), err: (s) => err.push(s), isTTY, exitCode: 0 };
+  const code = await main(args, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+/** ./bin/hazsim as a user starts it; `onErr` sees stderr as it comes. */
+function spawnHazsim(args: string[], onErr?: (chunk: string, kill: () => void) => void): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn('./bin/hazsim', args, { env: { ...process.env, NO_COLOR: '1' } });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => {
+      err += d;
+      onErr?.(err, () => p.kill('SIGINT'));
+    });
+    p.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+describe('colour', () => {
+  const saved = { NO_COLOR: process.env.NO_COLOR, FORCE_COLOR: process.env.FORCE_COLOR };
+  afterEach(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  it('--no-color is accepted by every command', async () => {
+    const f = join(dir, 'nc.jsonl');
+    expect((await cli(['hunt', HANDOFF, '--seeds', '1..1', '--jobs', '1', '--out', f, '--no-color'])).code).toBe(1);
+    expect((await cli(['merge', f, '--no-color'])).code).toBe(1);
+    const b = await cli(['bisect', HANDOFF, '--seed', '1', '--out', join(dir, 'nc.sched'), '--no-color']);
+    expect(b.code).toBe(1);
+    expect((await cli(['replay', HANDOFF, join(dir, 'nc.sched'), '--no-color'])).code).toBe(1);
+    expect((await cli(['run', HANDOFF, '--no-color'])).code).toBe(1);
+  });
+
+  it('FORCE_COLOR colours without a terminal; NO_COLOR and --no-color win over it and over a terminal', async () => {
+    delete process.env.NO_COLOR;
+    process.env.FORCE_COLOR = '1';
+    expect((await tty(['run', HANDOFF], false)).out).toContain(ESC);
+    expect((await tty(['bisect', HANDOFF, '--seed', '1', '--out', join(dir, 'fc.sched')], false)).out).toContain(ESC);
+    expect((await tty(['run', HANDOFF, '--no-color'], false)).out).not.toContain(ESC);
+    process.env.NO_COLOR = '1';
+    expect((await tty(['run', HANDOFF], true)).out).not.toContain(ESC);
+    expect((await tty(['bisect', HANDOFF, '--seed', '1', '--out', join(dir, 'fc.sched')], true)).out).not.toContain(ESC);
+    delete process.env.FORCE_COLOR;
+    delete process.env.NO_COLOR;
+    expect((await tty(['run', HANDOFF], true)).out).toContain(ESC);
+    process.env.FORCE_COLOR = '0';
+    expect((await tty(['run', HANDOFF], true)).out).not.toContain(ESC);
+  });
+});
+
+describe('a hunt that stops early', () => {
+  it('--stop-after says where it stopped; --resume counts its rate from the seeds it runs now', async () => {
+    const f = join(dir, 'stop.jsonl');
+    const part = await cli(['hunt', HANDOFF, '--seeds', '1..130', '--jobs', '1', '--out', f, '--stop-after', '110']);
+    expect(part.code).toBe(1);
+    expect(part.out.split('\n').pop()).toBe(`hazsim: stopped after 110 of 130 seeds (--stop-after 110); resume with: ./bin/hazsim hunt ${HANDOFF} --seeds 1..130 --out ${f} --resume`);
+    const t0 = performance.now();
+    const rest = await cli(['hunt', HANDOFF, '--seeds', '1..130', '--jobs', '1', '--out', f, '--resume']);
+    const secs = (performance.now() - t0) / 1000;
+    expect(rest.out).toContain('hazsim: 130 seeds, 130 failing, 1 signature');
+    expect(rest.out).not.toMatch(/stopped|interrupted/);
+    const m = /hunt: 130\/130 seeds \(110 before --resume\), ([\d.]+) seeds\/s/.exec(rest.err)!;
+    expect(m, rest.err).not.toBeNull();
+    // 20 seeds run now: the rate times the wall time is about 20, not 130
+    expect(Number(m[1]) * secs).toBeLessThan(65);
+  });
+
+  it('--max-seconds says so, and merge warns about the unfinished shard', async () => {
+    const f = join(dir, 'maxs.jsonl');
+    const r = await cli(['hunt', HANDOFF, '--seeds', '1..100000', '--jobs', '1', '--out', f, '--max-seconds', '1']);
+    expect(r.code).toBe(1);
+    const m = /^hazsim: stopped after (\d+) of 100000 seeds \(--max-seconds 1\); resume with: .* --resume$/m.exec(r.out)!;
+    expect(m, r.out).not.toBeNull();
+    const n = Number(m[1]);
+    expect(n).toBeLessThan(100000);
+    const merged = await cli(['merge', f]);
+    expect(merged.err).toBe(`hazsim: warning: ${f}: incomplete: ${n} of 100000 seeds done (stopped: --max-seconds)`);
+    expect(merged.out).toContain(`hazsim: ${n} seeds`);
+    // the same file without its summary (a shard killed before the end)
+    const g = join(dir, 'nosummary.jsonl');
+    writeFileSync(g, readFileSync(f, 'utf8').split('\n').filter((l) => !l.includes('"summary"')).join('\n'));
+    const killed = await cli(['merge', g]);
+    expect(killed.err).toMatch(new RegExp(`^hazsim: warning: ${g}: incomplete: no summary line, the hunt did not finish \\(${n} of 100000 seeds done\\)$`));
+  });
+
+  it('Ctrl-C: "interrupted after N of M seeds", exit 130', async () => {
+    const f = join(dir, 'int.jsonl');
+    let sent = false;
+    const r = await spawnHazsim(['hunt', HANDOFF, '--seeds', '1..100000', '--jobs', '1', '--out', f], (err, kill) => {
+      if (!sent && err.includes('new signature')) {
+        sent = true;
+        kill();
+      }
+    });
+    expect(r.code, r.err).toBe(130);
+    expect(r.out).toMatch(/^hazsim: interrupted after \d+ of 100000 seeds; resume with: \.\/bin\/hazsim hunt .* --resume$/m);
+    expect(readFileSync(f, 'utf8')).toContain('"stopped":"interrupt"');
+  });
+});
+
+describe('merge', () => {
+  it('refuses a seed present twice (one file given twice, or overlapping hunts): one line, exit 2', async () => {
+    const f = join(dir, 'twice.jsonl');
+    const g = join(dir, 'twice-shard.jsonl');
+    await cli(['hunt', HANDOFF, '--seeds', '1..4', '--jobs', '1', '--out', f]);
+    await cli(['hunt', SAME, '--seeds', '1..8', '--shard', '2/2', '--jobs', '1', '--out', g]); // no failures; seeds 2, 4, 6, 8
+    const same = await cli(['merge', f, f]);
+    expect(same.code).toBe(2);
+    expect(same.out).toBe('');
+    expect(same.err).toBe(`hazsim: ${f}: seed 1 is also in ${f} (the same file given twice): merged, it would count twice`);
+    const overlap = await cli(['merge', f, g]);
+    expect(overlap.code).toBe(2);
+    expect(overlap.err).toBe(`hazsim: ${g}: seed 2 is also in ${f} (overlapping hunts): merged, it would count twice`);
+  });
+});
+
+describe('replay checks the scenario the schedule was recorded for', () => {
+  const saved = join(dir, 'rec.sched');
+  const record = async () => {
+    const r = await cli(['run', HANDOFF, '--seed', '1', '--save-schedule', saved]);
+    expect(r.code).toBe(1);
+    return readFileSync(saved, 'utf8');
+  };
+
+  it('records the scenario digest and hazptr version; another scenario is refused, exit 2', async () => {
+    const text = await record();
+    const digest = /^# scenario-digest: ([0-9a-f]{16})$/m.exec(text)?.[1];
+    expect(digest, text.slice(0, 300)).toBeDefined();
+    expect(text).toMatch(/^# hazptr: v5$/m);
+    const r = await cli(['replay', SAME, saved]);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(new RegExp(`^hazsim: ${saved}: this schedule was recorded for ${HANDOFF} \\(digest ${digest}\\), not ${SAME} \\(digest [0-9a-f]{16}\\)$`));
+    const c = await cli(['replay', SAME, saved, '--on-divergence', 'continue']);
+    expect(c.err.split('\n')[0]).toMatch(/^hazsim: warning: .* was recorded for .*; replaying it anyway \(--on-divergence continue\)$/);
+  });
+
+  it('comments and layout do not change the digest; a value does; so does the hazptr version', async () => {
+    await record();
+    const yaml = readFileSync(HANDOFF, 'utf8');
+    const copy = join(dir, 'handoff-copy.yaml');
+    writeFileSync(copy, `# a comment\n${yaml.replace('machine: { cpus: 2, preempt: full, kasan: true }', 'machine:\n  kasan: true\n  cpus: 2\n  preempt: full')}`);
+    expect((await cli(['replay', copy, saved])).code).toBe(1);
+    writeFileSync(copy, yaml.replace('repeat: 200', 'repeat: 199'));
+    expect((await cli(['replay', copy, saved])).err).toContain(`was recorded for ${HANDOFF} (digest`);
+    const v4 = join(dir, 'rec-v4.sched');
+    writeFileSync(v4, readFileSync(saved, 'utf8').replace('# hazptr: v5', '# hazptr: v4'));
+    const r = await cli(['replay', HANDOFF, v4]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/recorded for .* hazptr v4\), not .* hazptr v5\)$/);
+  });
+
+  it('a file from before the digest replays, with a warning', async () => {
+    const old = join(dir, 'old.sched');
+    writeFileSync(old, (await record()).replace(/^# scenario-digest: .*\n/m, ''));
+    const r = await cli(['replay', HANDOFF, old]);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`hazsim: warning: ${old}: no scenario digest in its header (an older hazsim wrote it): not checked against ${HANDOFF}`);
+  });
+});
+
+describe('flags', () => {
+  it('--steps takes what limits.steps takes (1e5, 0x186a0), and refuses what it refuses', async () => {
+    const a = await cli(['run', SAME, '--steps', '1e3', '--quiet']);
+    expect(a.code).toBe(0);
+    expect(a.out).toContain('step budget exhausted after 1000 steps');
+    expect((await cli(['run', SAME, '--steps', '0x3e8', '--quiet'])).out).toContain('after 1000 steps');
+    expect((await cli(['hunt', SAME, '--seeds', '1..1', '--jobs', '1', '--steps', '1e3'])).code).toBe(0);
+    const under = await cli(['run', SAME, '--steps', '1_000']); // YAML 1.2 reads 1_000 as a string; so does limits.steps
+    expect(under.code).toBe(2);
+    expect(under.err).toBe("hazsim: --steps: '1_000' is not an integer (limits.steps takes 1000000, 1e6 or 0xf4240)");
+    expect((await cli(['run', SAME, '--steps', '2e12'])).err).toBe('hazsim: --steps: 2e12 is out of range (at most 1000000000000)');
+  });
+
+  it('--jobs above the CPU count warns on stderr and runs', async () => {
+    const n = availableParallelism() + 1;
+    const r = await cli(['hunt', HANDOFF, '--seeds', '1..2', '--jobs', String(n)]);
+    expect(r.code).toBe(1);
+    expect(r.err.split('\n')[0]).toBe(`hazsim: warning: --jobs ${n} is more than the ${n - 1} CPU${n === 2 ? '' : 's'} of this machine; the workers will share them`);
+    expect(r.out).toContain('hazsim: 2 seeds, 2 failing');
+  });
+});
+
+describe('hints', () => {
+  it('the commands hunt and bisect print run as shown from the repository (quoting included)', async () => {
+    const KASAN = 'scenarios/hazptrtorture-preempt-kasan.yaml';
+    const bootarg = 'hazptrtorture.stat_interval=15 hazptrtorture.verbose=0';
+    const hunt = await cli(['hunt', KASAN, '--seeds', '1..1', '--jobs', '1', '--steps', '2.5e5', '--bootarg', bootarg]);
+    expect(hunt.code).toBe(1);
+    const signature = /^ +1 +1 +(.*)$/m.exec(hunt.out)![1];
+    const huntHint = hunt.out.split('\n').pop()!.trim();
+    expect(huntHint).toBe(`./bin/hazsim run ${KASAN} --seed 1 --steps 250000 --bootarg '${bootarg}'`);
+    const sched = join(dir, 'hint.sched');
+    const bisect = await cli(['bisect', HANDOFF, '--seed', '1', '--out', sched]);
+    const bisectHint = /^hazsim: replay: (.*)$/m.exec(bisect.out)![1];
+    expect(bisectHint).toBe(`./bin/hazsim replay ${HANDOFF} ${sched}`);
+    for (const [hint, sig] of [[huntHint, signature], [bisectHint, 'general-protection-fault | hazptr_synchronize_overflow_list']]) {
+      const out = execFileSync('sh', ['-c', `${hint} --quiet; echo "exit $?"`], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      expect(out).toContain(`hazsim: signature: ${sig}`);
+      expect(out.trim().split('\n').pop()).toBe('exit 1');
+    }
+  });
+});
+
+describe('the files the docs examples write', () => {
+  it('are ignored by git', () => {
+    const docs = ['README.md', 'docs/hunting.md'].map((f) => readFileSync(f, 'utf8')).join('\n');
+    const names = new Set(['bisect-seed1.sched', 'bisect-seed1.yaml', 'shard-1.jsonl']);
+    // a file name as a command writes it: after a space, before a space or the end of the line
+    for (const m of docs.matchAll(/(?<= )([\w-]+\.(?:sched|jsonl|yaml))(?= |$)/gm)) if (!m[1].startsWith('hazptrtorture') && !existsSync(`scenarios/${m[1]}`)) names.add(m[1]);
+    expect([...names]).toEqual(expect.arrayContaining(['hunt.jsonl', 'gpf.sched']));
+    const r = spawnSync('git', ['check-ignore', '--no-index', '-v', '-n', ...names], { encoding: 'utf8' });
+    const notIgnored = r.stdout.split('\n').filter((l) => l.startsWith('::')).map((l) => l.split('\t')[1]);
+    expect(notIgnored, [...names].join(' ')).toEqual([]);
+  });
+});
