@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_INPUT, EXIT_INTERNAL, InputError } from './errors.ts';
 import { bisectCommand } from './bisect.ts';
+import { hazsimCommand } from './options.ts';
 import { huntCommand, mergeCommand } from './hunt.ts';
 import { replayCommand } from './replay.ts';
 import { runCommand } from './run.ts';
@@ -30,7 +31,7 @@ export function createCLI(io: CliIO): Command {
     .exitOverride()
     .configureOutput(output)
     .showHelpAfterError(false)
-    .addHelpText('after', '\nExample:\n  $ hazsim run scenarios/same-task-release.yaml --seed 42\n');
+    .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['run', 'scenarios/same-task-release.yaml', '--seed', 42])}\n`);
   const cmds = [runCommand(io), huntCommand(io), bisectCommand(io), replayCommand(io), mergeCommand(io)];
   for (const c of cmds) program.addCommand(c.exitOverride().configureOutput(output));
   return program;
