@@ -14,7 +14,8 @@
  * A Port is also an execution frame: a task has one for its own code, and one
  * more for each interrupt or preemption stacked on top of it.
  */
-import type { Machine, Task } from './machine.ts';
+import type { Machine } from './machine.ts';
+import type { Task } from './task.ts';
 
 /**
  * Kernel code yields either its port (an op is pending) or a generator (a call:

@@ -4,7 +4,7 @@
  * it, and what to paste to replay it.
  */
 import { Chalk } from 'chalk';
-import { fmtSecs } from '../kernel/machine.ts';
+import { fmtSecs } from '../kernel/reports.ts';
 import type { RunResult } from '../scenario/run.ts';
 import { fmtStepLine } from '../scenario/run.ts';
 import { oopsLines } from './oops.ts';

@@ -4,7 +4,8 @@
  */
 import { MEM_BASE, POISON_BASE } from '../kernel/addr.ts';
 import type { Bug } from '../kernel/bugs.ts';
-import { fmtSecs, type EndReason, type LogLine, type Machine, type StepRecord } from '../kernel/machine.ts';
+import type { EndReason, LogLine, Machine, StepRecord } from '../kernel/machine.ts';
+import { fmtSecs } from '../kernel/reports.ts';
 import { OP_NAMES, OP_LOAD, OP_CMPXCHG, OP_XCHG, OP_STORE, OP_PICK, OP_SWITCH, OP_KMALLOC, OP_RAND } from '../kernel/port.ts';
 import { sites } from '../kernel/sites.ts';
 import { RandomStrategy } from '../sched/random.ts';

@@ -14,7 +14,7 @@ import { LIST_POISON1, LIST_POISON2 } from '../kernel/addr.ts';
 import type { Machine, StepRecord } from '../kernel/machine.ts';
 import { OP_KFREE, OP_KMALLOC, OP_LOAD, OP_STORE } from '../kernel/port.ts';
 import { sites } from '../kernel/sites.ts';
-import { fmtSecs } from '../kernel/machine.ts';
+import { fmtSecs } from '../kernel/reports.ts';
 import { S } from '../hazptr/v5/hazptr.ts';
 import { BACKUP_NODE, BACKUP_SLOT, CTX_BACKUP, CTX_SLOT, ITEM_CTX, SLOT_ADDR } from '../hazptr/v5/layout.ts';
 

@@ -6,7 +6,8 @@
  * The program interpreter is kernel code like any other: each op calls the
  * hazptr version or the kernel primitives, and every shared access is a step.
  */
-import { Machine, type MachineConfig, type Task } from '../kernel/machine.ts';
+import { Machine, type MachineConfig } from '../kernel/machine.ts';
+import type { Task } from '../kernel/task.ts';
 import { raw_spin_lock, raw_spin_unlock, mutex_lock, mutex_unlock, MUTEX_SIZE, SPINLOCK_SIZE } from '../kernel/locks.ts';
 import {
   OP_HANDOFF, OP_KFREE, OP_KMALLOC, OP_NOP, OP_RECEIVE, OP_SLEEP, OP_UDELAY, OP_WAIT_HANDOFF, ORD_ONCE, ORD_PLAIN, ORD_RELEASE,

@@ -1,0 +1,81 @@
+/**
+ * Bug reports: the first report of a run becomes machine.bug (headline, RIP,
+ * call trace, signature) and stops the machine. Also the stack walker the
+ * reports and KASAN's allocation tracks use, and the formatting of times and
+ * step locations.
+ */
+import type { Bug, BugKind, TraceEntry } from './bugs.ts';
+import type { Machine } from './machine.ts';
+import { FRAME_IRQ, type Port } from './port.ts';
+import { functions, sites } from './sites.ts';
+import type { Cpu, Task } from './task.ts';
+
+export interface ReportOpts {
+  headline: string;
+  pre?: string[];
+  post?: string[];
+  oops?: boolean;
+  ripSite?: number;
+  ripLine?: number;
+  frames?: Port;
+  noCpuLine?: boolean;
+  kasan?: boolean;
+  kasanWhat?: string;
+  traceOf?: Task;
+}
+
+/** Trace entries, innermost first, for every frame of the task (interrupt frames marked). */
+export function captureTrace(t: Task, ripLine: number): TraceEntry[] {
+  const out: TraceEntry[] = [];
+  for (let fi = t.fdepth - 1; fi >= 0; fi--) {
+    const f = t.frames[fi];
+    if (f.frameKind === FRAME_IRQ) out.push({ fn: '', file: '', line: 0, inline: false, marker: '<IRQ>' });
+    for (let d = f.depth - 1; d >= 0; d--) {
+      const fn = functions[f.fns[d]];
+      const line = d === f.depth - 1 ? (fi === t.fdepth - 1 && ripLine >= 0 ? ripLine : sites[f.site].fn === fn ? sites[f.site].line : 0) : f.callLines[d + 1];
+      out.push({ fn: fn.name, file: fn.file, line, inline: fn.inline });
+    }
+    if (f.frameKind === FRAME_IRQ) out.push({ fn: '', file: '', line: 0, inline: false, marker: '</IRQ>' });
+  }
+  return out;
+}
+
+export function report(m: Machine, kind: BugKind, cpu: Cpu, t: Task, o: ReportOpts): void {
+  if (m.bug) return;
+  const trace = o.frames ? captureTrace(o.traceOf ?? t, o.ripLine ?? -1) : [];
+  let rip: Bug['rip'];
+  let callers = trace;
+  if (o.ripSite !== undefined && o.ripSite > 0) {
+    const s = sites[o.ripSite];
+    rip = { fn: s.fn.name, file: s.fn.file, line: s.line, stmt: s.stmt };
+    callers = trace.slice(1);
+  }
+  const fnsForSig = (rip ? [rip.fn] : []).concat(callers.filter((e) => !e.marker).map((e) => e.fn));
+  const sigHead = o.kasanWhat ? `KASAN: ${o.kasanWhat}` : kind;
+  m.bug = {
+    kind, headline: o.headline, pre: o.pre ?? [], post: o.post ?? [], time: m.now, cpu: o.noCpuLine ? -1 : cpu.id,
+    pid: t.pid, comm: t.comm, rip, trace: callers, oops: !!o.oops,
+    signature: `${sigHead} | ${fnsForSig.filter((n) => !n.startsWith('ret_from_fork')).join(' < ')}`,
+  };
+  m.stopped = true;
+  m.endReason = 'bug';
+}
+
+/** A failure the torture module itself reports (its statistics print). `task`: whose stack to show. */
+export function tortureBug(m: Machine, io: Port, kind: BugKind, headline: string, pre: string[], task?: Task): void {
+  const t = task ?? io.task;
+  report(m, kind, m.cpus[io.task.cpu], io.task, { headline, pre, frames: t.top, traceOf: t, noCpuLine: t !== io.task });
+}
+
+/** For reports: "cpu1 reader" */
+export function describeStep(m: Machine, cpu: number, task: number, site: number): string {
+  const t = m.tasks[task];
+  const s = site >= 0 ? sites[site] : undefined;
+  return `cpu${cpu} ${t ? t.comm : `task ${task}`}${s && s.fn.name !== '<none>' ? ` ${s.fn.name}: ${s.desc}` : ''}`;
+}
+
+/** Simulated nanoseconds as printk prints them: "12.345678" (seconds, microseconds). */
+export function fmtSecs(ns: number): string {
+  const us = Math.floor(ns / 1000);
+  return `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}`;
+}
