@@ -256,3 +256,41 @@ describe('the files the docs examples write', () => {
     expect(notIgnored, [...names].join(' ')).toEqual([]);
   });
 });
+describe('a long run', () => {
+  it('shows progress on a terminal and stops on Ctrl-C with the command that replays it to that step, exit 130', async () => {
+    const NOPREEMPT = 'scenarios/hazptrtorture-nopreempt.yaml'; // seed 1 runs its whole budget
+    const out: string[] = [];
+    const err: string[] = [];
+    const status: string[] = [];
+    const io: CliIO = {
+      out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false, exitCode: 0,
+      status: (s) => {
+        status.push(s);
+        if (s) process.emit('SIGINT'); // Ctrl-C once the first progress line is up
+      },
+    };
+    const code = await main(['run', NOPREEMPT, '--seed', '1', '--steps', '1e9', '--no-color'], io);
+    expect(code).toBe(130);
+    expect(status[0]).toMatch(/^run: \d+ steps, \d+\.\d{6} s simulated, \d+ steps\/s$/);
+    expect(status.at(-1)).toBe(''); // the status line cleared before the report
+    const text = out.join('\n');
+    const m = /^\[ *[\d.]+\] hazsim: stopped after (\d+) steps at (\d+\.\d{6}) s simulated \(Ctrl-C\), no bug so far$/m.exec(text)!;
+    expect(m, text.slice(-500)).not.toBeNull();
+    const replay = /^hazsim: replay: \.\/bin\/hazsim (run .*)$/m.exec(text)![1];
+    expect(replay).toBe(`run ${NOPREEMPT} --steps ${m[1]} --seed 1`);
+    expect(process.listeners('SIGINT')).toHaveLength(0);
+    // the command replays the run to the same step and the same simulated time
+    const again = await cli([...replay.split(' '), '--quiet']);
+    expect(again.code).toBe(0);
+    expect(again.out).toContain(`step budget exhausted after ${m[1]} steps, ${m[2]} s simulated`);
+  });
+
+  it('no progress line with --json or --quiet', async () => {
+    for (const flags of [['--json'], ['--quiet']]) {
+      const status: string[] = [];
+      const io: CliIO = { out: () => {}, err: () => {}, isTTY: false, exitCode: 0, status: (s) => { if (s) status.push(s); } };
+      expect(await main(['run', 'scenarios/hazptrtorture-nopreempt.yaml', '--steps', '2e5', ...flags], io)).toBe(0); // 3 chunks
+      expect(status).toEqual([]);
+    }
+  });
+});

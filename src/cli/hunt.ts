@@ -191,7 +191,7 @@ export function huntCommand(io: CliIO): Command {
       for (const f of failures) bySig.set(f.signature, (bySig.get(f.signature) ?? 0) + 1);
       const out = (obj: unknown) => opts.out && appendFileSync(opts.out, JSON.stringify(obj) + '\n');
       let done = all.length - seeds.length;
-      const progress = new Progress((s) => io.err(s.replace(/\n$/, '')), io.isTTY, done);
+      const progress = new Progress(io.err, io.status, done);
 
       let stopped = null as StopReason | null;
       const onSigint = () => {
@@ -233,12 +233,15 @@ export function huntCommand(io: CliIO): Command {
               out(f);
               const n = (bySig.get(c.signature) ?? 0) + 1;
               bySig.set(c.signature, n);
-              if (n === 1) io.err(`${io.isTTY ? '\r\x1b[K' : ''}hunt: new signature at seed ${c.seed}: ${c.signature}`);
+              if (n === 1) {
+                progress.clear();
+                io.err(`hunt: new signature at seed ${c.seed}: ${c.signature}`);
+              }
             }
             if (commit % 100 === 0) out({ checkpoint: { done_through: lastDone } });
           }
           if (failures.length >= stopAfter && !stopped) stopped = '--stop-after';
-          progress.update(done, all.length, bySig);
+          progress.hunt(done, all.length, bySig);
         };
         for (let j = 0; j < Math.min(jobs, Math.max(1, seeds.length)); j++) {
           const w = new Worker(boot, { eval: true, workerData: { file, bootarg: opts.bootarg, steps } });
@@ -261,8 +264,7 @@ export function huntCommand(io: CliIO): Command {
           else w.postMessage(null);
         }
       }).finally(() => process.removeListener('SIGINT', onSigint));
-      progress.update(done, all.length, bySig, true);
-      progress.done();
+      progress.hunt(done, all.length, bySig, true);
       out({ checkpoint: { done_through: lastDone } });
       const rows = groupBySignature(failures);
       const complete = done === all.length;

@@ -14,7 +14,10 @@ import { runCommand } from './run.ts';
 export interface CliIO {
   out: (s: string) => void;
   err: (s: string) => void;
+  /** stdout is a terminal (colour) */
   isTTY: boolean;
+  /** when stderr is a terminal: rewrite its status line in place ('' clears it) */
+  status?: (line: string) => void;
   exitCode: number;
 }
 

@@ -3,13 +3,16 @@
  */
 import { Command, Option } from 'commander';
 import { loadScenario, scenarioDigest } from '../scenario/load.ts';
-import { runScenario, siteKey, type RunResult } from '../scenario/run.ts';
+import type { Machine } from '../kernel/machine.ts';
+import { fmtSecs } from '../kernel/reports.ts';
+import { siteKey, startRun, type RunResult } from '../scenario/run.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { writeScheduleText } from '../sched/schedule-file.ts';
 import { formatRun, jsonRun } from '../report/dmesg.ts';
-import { EXIT_BUG, EXIT_OK } from './errors.ts';
+import { EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK } from './errors.ts';
 import { checkWritable, writeText } from './files.ts';
 import type { CliIO } from './index.ts';
+import { Progress } from './progress.ts';
 import { colorOption, hazsimCommand, parseIntArg, parseStepsArg, runFlags, useColor } from './options.ts';
 
 /** What a schedule file's header records: replay checks the scenario digest and the hazptr version. */
@@ -38,6 +41,33 @@ export function saveSchedule(flag: string, path: string, r: RunResult, rec: Reco
   writeText(flag, path, writeScheduleText(r.schedule, header, (t) => r.tasks[t], siteKey));
 }
 
+/** Steps between two looks at the clock and at Ctrl-C (about 15 ms of a run). */
+const CHUNK = 1 << 16;
+
+/**
+ * Step a run in chunks, yielding to the event loop between them: Ctrl-C (SIGINT)
+ * stops it at the end of a chunk, `progress` shows steps, simulated time and
+ * steps/s. False when interrupted.
+ */
+async function stepInChunks(m: Machine, progress?: Progress): Promise<boolean> {
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    while (!m.runChunk(CHUNK)) {
+      progress?.show(() => `run: ${m.steps} steps, ${fmtSecs(m.now)} s simulated, ${Math.round(m.steps / Math.max(1e-9, progress.seconds))} steps/s`);
+      await new Promise((resolve) => setImmediate(resolve));
+      if (interrupted) return false;
+    }
+    return true;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    progress?.clear();
+  }
+}
+
 export function runCommand(io: CliIO): Command {
   return new Command('run')
     .description('run a scenario with one seed and print what the simulated kernel prints')
@@ -51,24 +81,29 @@ export function runCommand(io: CliIO): Command {
     .option('--quiet', 'print only the report and the summary')
     .addOption(colorOption())
     .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['run', 'scenarios/same-task-release.yaml', '--seed', 42])}\n`)
-    .action((file: string, opts: { seed: string; steps?: string; bootarg?: string; trace?: boolean; saveSchedule?: string; json?: boolean; quiet?: boolean; color: boolean }) => {
+    .action(async (file: string, opts: { seed: string; steps?: string; bootarg?: string; trace?: boolean; saveSchedule?: string; json?: boolean; quiet?: boolean; color: boolean }) => {
       const seed = parseIntArg('--seed', opts.seed);
       const steps = parseStepsArg(opts.steps);
       if (opts.saveSchedule) checkWritable('--save-schedule', opts.saveSchedule);
       const scenario = loadScenario(file, opts.bootarg);
       const traceLines: string[] = [];
-      const r = runScenario(scenario, {
+      const run = startRun(scenario, {
         seed, maxSteps: steps, story: !opts.json,
         trace: opts.trace && !opts.json ? (l) => { traceLines.push(l); if (traceLines.length >= 4096) io.out(traceLines.splice(0).join('\n')); } : undefined,
       });
+      const showProgress = io.status && !opts.json && !opts.quiet && !(opts.trace && io.isTTY);
+      const finished = await stepInChunks(run.machine, showProgress ? new Progress(io.err, io.status) : undefined);
+      const r = run.result();
       if (traceLines.length) io.out(traceLines.join('\n'));
-      if (opts.saveSchedule) saveSchedule('--save-schedule', opts.saveSchedule, r, { file, scenario, seed, bootarg: opts.bootarg, steps });
-      if (opts.json) io.out(JSON.stringify(jsonRun(r)));
+      // interrupted: the run so far, and the command that replays it to this step
+      const stoppedAt = finished ? undefined : r.steps;
+      if (opts.saveSchedule) saveSchedule('--save-schedule', opts.saveSchedule, r, { file, scenario, seed, bootarg: opts.bootarg, steps: stoppedAt ?? steps });
+      if (opts.json) io.out(JSON.stringify({ ...jsonRun(r), ...(finished ? {} : { outcome: 'interrupted' }) }));
       else {
-        const replayCommand = hazsimCommand(['run', file, ...runFlags(steps, opts.bootarg)]);
-        io.out(formatRun(r, { color: useColor(opts.color, io.isTTY), quiet: !!opts.quiet, replayCommand }).join('\n'));
+        const replayCommand = hazsimCommand(['run', file, ...runFlags(stoppedAt ?? steps, opts.bootarg)]);
+        io.out(formatRun(r, { color: useColor(opts.color, io.isTTY), quiet: !!opts.quiet, replayCommand, interrupted: !finished }).join('\n'));
       }
-      io.exitCode = r.bug ? EXIT_BUG : EXIT_OK;
+      io.exitCode = !finished ? EXIT_INTERRUPTED : r.bug ? EXIT_BUG : EXIT_OK;
       if (r.outcome === 'divergence') io.exitCode = 2;
     });
 }

@@ -191,23 +191,33 @@ export class Machine {
   // ---- the step engine -------------------------------------------------------------
 
   run(): void {
-    if (this.cfg.hungTaskNs > 0 && isFinite(this.cfg.hungTaskNs)) this.events.push(this.cfg.hungTaskNs / 2, EV_HUNG_CHECK, 0);
-    this.syncNextEvent();
+    while (!this.runChunk(Infinity));
+  }
+
+  private started = false;
+  /** Run up to `n` more steps; true once the run has ended. (The CLI runs in chunks to see Ctrl-C.) */
+  runChunk(n: number): boolean {
+    if (!this.started) {
+      this.started = true;
+      if (this.cfg.hungTaskNs > 0 && isFinite(this.cfg.hungTaskNs)) this.events.push(this.cfg.hungTaskNs / 2, EV_HUNG_CHECK, 0);
+      this.syncNextEvent();
+    }
     try {
-      this.loop();
+      this.loop(Math.min(this.cfg.maxSteps, this.steps + n));
     } catch (e) {
       if (e instanceof Error && e.name === 'ReplayDivergence') {
         this.endReason = 'divergence';
         this.divergence = e.message;
-        return;
+        return true;
       }
       throw e;
     }
+    if (!this.stopped && this.steps < this.cfg.maxSteps) return false;
     if (this.endReason === 'done' && !this.bug && this.cfg.quiescence !== false) watchdogs.checkQuiescence(this);
+    return true;
   }
 
-  private loop(): void {
-    const maxSteps = this.cfg.maxSteps;
+  private loop(limit: number): void {
     const stepNs = this.cfg.stepNs;
     while (!this.stopped) {
       if (this.eligDirty) this.recomputeEligible();
@@ -215,8 +225,8 @@ export class Machine {
         timers.advanceIdle(this);
         continue;
       }
-      if (this.steps >= maxSteps) {
-        this.endReason = 'budget';
+      if (this.steps >= limit) {
+        if (limit >= this.cfg.maxSteps) this.endReason = 'budget';
         break;
       }
       let ci: number;

@@ -16,6 +16,8 @@ export interface FormatOptions {
   quiet: boolean;
   /** how to replay: the command line, without --seed */
   replayCommand: string;
+  /** stopped by Ctrl-C before the end (the replay command stops at the same step) */
+  interrupted?: boolean;
 }
 
 export function ts(ns: number): string {
@@ -39,6 +41,11 @@ export function formatRun(r: RunResult, o: FormatOptions): string[] {
     }
     out.push(c.bold(`hazsim: ${r.bug.kind} after ${r.steps} steps, ${fmtSecs(r.simNs)} s simulated (seed ${r.seed}, ${r.decisions} decisions, schedule ${r.scheduleDigest})`));
     out.push(`hazsim: signature: ${r.bug.signature}`);
+    out.push(`hazsim: replay: ${o.replayCommand} --seed ${r.seed}`);
+    return out;
+  }
+  if (o.interrupted) {
+    out.push(`${ts(r.simNs)} hazsim: stopped after ${r.steps} steps at ${fmtSecs(r.simNs)} s simulated (Ctrl-C), no bug so far`);
     out.push(`hazsim: replay: ${o.replayCommand} --seed ${r.seed}`);
     return out;
   }

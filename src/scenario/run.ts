@@ -69,6 +69,17 @@ export interface RunResult {
 }
 
 export function runScenario(s: Scenario, o: RunOptions): RunResult {
+  const run = startRun(s, o);
+  run.machine.run();
+  return run.result();
+}
+
+/**
+ * A run, built and not yet stepped: step `machine` (run(), or runChunk() until it
+ * returns true), then take `result()`. runScenario() is these three; the CLI
+ * steps in chunks, to show progress and see Ctrl-C between them.
+ */
+export function startRun(s: Scenario, o: RunOptions): { machine: Machine; result: () => RunResult } {
   let strategy: Strategy;
   let replay: ReplayStrategy | undefined;
   const seeded = () => new RandomStrategy(o.seed, s.machine.preempt_rate);
@@ -84,7 +95,10 @@ export function runScenario(s: Scenario, o: RunOptions): RunResult {
     const tr = o.trace;
     m.tracer = (r) => tr(fmtStepLine(stepLine(m, r)));
   }
-  m.run();
+  return { machine: m, result: () => result(s, o, m, replay) };
+}
+
+function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy | undefined): RunResult {
   let story: string[] | undefined;
   if (o.story && m.bug) {
     const subject = findSubject(m);
