@@ -15,6 +15,8 @@ export type BugKind =
   | 'recursive-locking'
   | 'smp-processor-id-preemptible'
   | 'soft-lockup'
+  | 'endless-loop'
+  | 'stalled-at-budget'
   | 'hung-task'
   | 'deadlock'
   | 'quiescence-leak'

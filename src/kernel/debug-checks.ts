@@ -11,6 +11,8 @@ import { functions } from './sites.ts';
 /** preempt_enable(): with CONFIG_DEBUG_PREEMPT, an underflow of preempt_count is a warning. */
 export function preemptEnable(m: Machine, io: Port): void {
   const cpu = m.cpus[io.task.cpu];
+  // under PREEMPT, preempt_enable() to 0 is where the watchdog's stopper (or anyone) could preempt
+  if (cpu.preemptCount === 1 && m.preemptFull && !cpu.irqsOff) cpu.lastResched = m.now;
   if (--cpu.preemptCount < 0 && m.cfg.debugPreempt) {
     // CONFIG_DEBUG_PREEMPT: preempt_count_sub(): DEBUG_LOCKS_WARN_ON(val > preempt_count())
     report(m, 'preempt-count-underflow', cpu, io.task, {

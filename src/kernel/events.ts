@@ -29,6 +29,13 @@ export class EventQueue {
     return this.heap.length ? this.heap[0].at : Infinity;
   }
 
+  /** The earliest time of an event of another type than `type` (a scan: for rare callers). */
+  nextAtExcept(type: number): number {
+    let t = Infinity;
+    for (const e of this.heap) if (e.type !== type && e.at < t) t = e.at;
+    return t;
+  }
+
   push(at: number, type: number, a: number, b = 0): void {
     const h = this.heap;
     const e: TimerEvent = { at, seq: this.seq++, type, a, b };

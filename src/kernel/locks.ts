@@ -11,7 +11,7 @@ import {
   OP_MUTEX_LOCK, OP_MUTEX_UNLOCK, OP_NOP, OP_RELAX, ORD_ACQUIRE, ORD_RELEASE,
   type KGen, type Port,
 } from './port.ts';
-import { kfunc, site } from './sites.ts';
+import { kfunc, memoryDriven, site } from './sites.ts';
 import { schedule } from '../sched/core.ts';
 
 export const SPINLOCK_SIZE = 4;
@@ -27,6 +27,7 @@ const F_unlock = kfunc('_raw_spin_unlock', SPIN_C);
 const F_slowpath = kfunc('native_queued_spin_lock_slowpath', 'kernel/locking/qspinlock.c');
 const F_mutex_lock = kfunc('mutex_lock', MUTEX_C);
 const F_mutex_unlock = kfunc('mutex_unlock', MUTEX_C);
+memoryDriven(F_lock_irqsave, F_unlock_irqrestore, F_lock, F_unlock, F_slowpath);
 
 const S_try = site(F_lock, 0, 'atomic_try_cmpxchg_acquire(&lock->val, &val, _Q_LOCKED_VAL)', 'cmpxchg lock 0 -> 1');
 const S_try_irq = site(F_lock_irqsave, 0, 'atomic_try_cmpxchg_acquire(&lock->val, &val, _Q_LOCKED_VAL)', 'cmpxchg lock 0 -> 1');

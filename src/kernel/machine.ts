@@ -41,6 +41,8 @@ import * as faults from './faults.ts';
 import * as watchdogs from './watchdogs.ts';
 import * as reports from './reports.ts';
 import * as kthread from './kthread.ts';
+import * as stall from './stall.ts';
+import type { ProbeBuffer } from './loop-proof.ts';
 import { TASK_DEAD, TASK_UNINTERRUPTIBLE, Cpu, type Task } from './task.ts';
 
 export interface MachineConfig {
@@ -71,6 +73,10 @@ export interface MachineConfig {
 export interface LogLine {
   t: number;
   text: string;
+  /** the CPU whose step printed it, -1 outside any step (a timer) */
+  cpu: number;
+  /** the task current on that CPU (its id), -1 outside any step */
+  task: number;
 }
 
 export type EndReason = 'done' | 'bug' | 'budget' | 'time' | 'divergence';
@@ -84,7 +90,17 @@ export interface StepRecord {
   kind: number;
   addr: number;
   val: number;
+  /** the CPU's state at the step, as ftrace's flag columns show it (FL_* bits, preempt depth in the low byte) */
+  flags: number;
 }
+
+/** StepRecord.flags: irqs off ('d'), a task waits on this CPU's runqueue ('N'), in hardirq ('h'); bits 0-7: preempt depth */
+export const FL_IRQS_OFF = 0x100;
+export const FL_NEED_RESCHED = 0x200;
+export const FL_HARDIRQ = 0x400;
+const HARDIRQ_OFFSET = 0x10000;
+/** how often (in steps) the machine considers probing for an endless loop (stall.ts) */
+const PROBE_EVERY = 1 << 16;
 
 const F_kmalloc = kfunc('__kmalloc_cache_noprof', 'mm/slub.c');
 const F_kfree = kfunc('kfree', 'mm/slub.c');
@@ -103,7 +119,11 @@ export class Machine {
   endReason: EndReason = 'done';
   divergence = '';
   /** counters a run reports and tests check: did preemption and migration happen at all? */
-  readonly stats = { switches: 0, preemptions: 0, migrations: 0, irqs: 0, mutexWaits: 0 };
+  readonly stats = { switches: 0, preemptions: 0, migrations: 0, irqs: 0, mutexWaits: 0, skippedNs: 0 };
+  /** the budget ran out while a CPU had passed no scheduling point for its last half (stall.ts) */
+  stall: stall.Stall | null = null;
+  /** the CPU whose step runs now (printk's context), -1 between steps */
+  curCpu = -1;
   /** called after each step when set (--trace) */
   tracer: ((s: StepRecord) => void) | null = null;
 
@@ -123,6 +143,7 @@ export class Machine {
   stopped = false;
   /** pickNext's candidates and selectCpu's CPU ids: scratch, so that the step path does not allocate */
   readonly cand = new Int32Array(4096);
+  readonly candWeight = new Int32Array(4096);
   readonly wakeIds = new Int32Array(64);
   private lastRec = 0;
   readonly preemptFull: boolean;
@@ -141,8 +162,17 @@ export class Machine {
   private readonly hT: Float64Array;
   private readonly hAddr: Float64Array;
   private readonly hVal: Float64Array;
-  private readonly hMeta: Int32Array; // cpu, task, site, kind
+  private readonly hMeta: Int32Array; // cpu, task, site, kind, flags
   private hPos = 0;
+  // endless loops (stall.ts)
+  /** the steps being recorded for a proof, null when not probing */
+  probe: ProbeBuffer | null = null;
+  /** the step count at which the loop next calls stall.considerProbe() */
+  nextProbe = PROBE_EVERY;
+  /** events fired so far (timers.ts), part of stall.ts's "nothing happened" mark */
+  firedEvents = 0;
+  /** simulated time when the steps passed half the budget, -1 before */
+  halfBudgetNs = -1;
 
   constructor(
     readonly cfg: MachineConfig,
@@ -158,7 +188,7 @@ export class Machine {
     this.hT = new Float64Array(H);
     this.hAddr = new Float64Array(H);
     this.hVal = new Float64Array(H);
-    this.hMeta = new Int32Array(H * 4).fill(-1);
+    this.hMeta = new Int32Array(H * 5).fill(-1);
     hazptr.setup(this);
     definePercpu?.(this.mem);
     this.mem.layoutPercpu(cfg.cpus);
@@ -225,9 +255,17 @@ export class Machine {
         timers.advanceIdle(this);
         continue;
       }
-      if (this.steps >= limit) {
-        if (limit >= this.cfg.maxSteps) this.endReason = 'budget';
-        break;
+      if (this.steps >= this.nextProbe || this.steps >= limit) {
+        if (this.steps >= limit) {
+          if (limit >= this.cfg.maxSteps) {
+            this.endReason = 'budget';
+            stall.stallAtBudget(this);
+          }
+          break;
+        }
+        stall.tick(this, PROBE_EVERY);
+        if (this.stopped) break;
+        if (this.eligDirty) continue;
       }
       let ci: number;
       if (this.nElig === 1) ci = this.elig[0];
@@ -236,7 +274,9 @@ export class Machine {
         const t = this.cpus[ci].curr;
         this.where(ci, t.id, t.frames[t.fdepth - 1].site);
       }
+      this.curCpu = ci;
       this.stepCpu(this.cpus[ci]);
+      this.curCpu = -1;
       if (this.pendingDown >= 0) hotplug.tryCompleteDown(this);
       this.steps++;
       this.now += stepNs;
@@ -245,8 +285,8 @@ export class Machine {
   }
 
   /** Ask the strategy to choose one of `n` options; the choice is recorded in the schedule. */
-  decide(kind: number, n: number, options?: Int32Array): number {
-    const ch = this.strategy.choose(kind, n, options);
+  decide(kind: number, n: number, options?: Int32Array, weights?: Int32Array): number {
+    const ch = this.strategy.choose(kind, n, options, weights);
     this.lastRec = this.schedule.push(kind, n, ch);
     return ch;
   }
@@ -268,7 +308,7 @@ export class Machine {
     const f = t.frames[t.fdepth - 1];
     const preemptible = cpu.preemptCount === 0 && !cpu.irqsOff;
     if (t.isIdle || (this.preemptFull && preemptible)) cpu.lastResched = this.now;
-    else if (this.now - cpu.lastResched > this.cfg.softLockupNs) {
+    else if (this.now - cpu.lastResched > this.cfg.softLockupNs && this.now >= watchdogs.softLockupAt(this, cpu.lastResched)) {
       watchdogs.softLockup(this, cpu);
       return;
     }
@@ -281,7 +321,7 @@ export class Machine {
       smp.preemptNow(this, cpu, t);
       return;
     }
-    if (this.preemptFull && preemptible && cpu.rq.length > 0 && !t.isIdle) {
+    if (this.preemptFull && preemptible && cpu.rq.length > 0 && !t.isIdle && !t.rt) {
       const d = this.decide(D_PREEMPT, 2);
       this.where(cpu.id, t.id, f.site);
       if (d === 1) {
@@ -336,11 +376,13 @@ export class Machine {
         this.progressEvents++;
         this.syncNextEvent();
         break;
-      case OP_UDELAY:
-        cpu.busyUntil = this.now + f.val;
-        this.events.push(cpu.busyUntil, EV_BUSY_END, cpu.id);
-        this.progressEvents++;
-        this.syncNextEvent();
+      case OP_UDELAY: // delay_tsc(): busy until f.val (absolute); interrupts, and under PREEMPT preemption, come in between
+        if (f.val > this.now && cpu.busyUntil !== f.val) {
+          cpu.busyUntil = f.val;
+          this.events.push(f.val, EV_BUSY_END, cpu.id);
+          this.progressEvents++;
+          this.syncNextEvent();
+        }
         this.eligDirty = true;
         break;
       case OP_MUTEX_LOCK:
@@ -350,11 +392,11 @@ export class Machine {
         sync.mutexUnlock(this, cpu, t, x);
         break;
       case OP_KMALLOC:
-        v = mem.kmalloc(f.val, faults.track(t, F_kmalloc.name));
+        v = mem.kmalloc(f.val, faults.track(t, F_kmalloc.name), cpu.id);
         break;
       case OP_KFREE:
         if (x !== 0) {
-          const err = mem.kfree(x, faults.track(t, F_kfree.name));
+          const err = mem.kfree(x, faults.track(t, F_kfree.name), cpu.id);
           if (err && mem.kasan) return faults.kasanFree(this, cpu, t, x, err);
         }
         break;
@@ -444,21 +486,23 @@ export class Machine {
 
   /** Keep a step in the history ring and pass it to the tracer. */
   recordAt(cpu: Cpu, t: Task, site: number, kind: number, addr: number, v = 0): void {
+    if (this.probe !== null) stall.probeStep(this, cpu.id, site, kind, addr, v);
+    const pc = cpu.preemptCount;
+    const flags = (pc & 0xff) | (cpu.irqsOff ? FL_IRQS_OFF : 0) | (cpu.rq.length !== 0 ? FL_NEED_RESCHED : 0) | (pc >= HARDIRQ_OFFSET ? FL_HARDIRQ : 0);
     const H = this.hT.length;
-    if (H === 0) {
-      if (this.tracer) this.tracer({ t: this.now, cpu: cpu.id, task: t.id, site, kind, addr, val: v });
-      return;
+    if (H !== 0) {
+      const i = this.hPos++ % H;
+      this.hT[i] = this.now;
+      this.hAddr[i] = addr;
+      this.hVal[i] = v;
+      const m = i * 5;
+      this.hMeta[m] = cpu.id;
+      this.hMeta[m + 1] = t.id;
+      this.hMeta[m + 2] = site;
+      this.hMeta[m + 3] = kind;
+      this.hMeta[m + 4] = flags;
     }
-    const i = this.hPos++ % H;
-    this.hT[i] = this.now;
-    this.hAddr[i] = addr;
-    this.hVal[i] = v;
-    const m = i * 4;
-    this.hMeta[m] = cpu.id;
-    this.hMeta[m + 1] = t.id;
-    this.hMeta[m + 2] = site;
-    this.hMeta[m + 3] = kind;
-    if (this.tracer) this.tracer({ t: this.now, cpu: cpu.id, task: t.id, site, kind, addr, val: v });
+    if (this.tracer) this.tracer({ t: this.now, cpu: cpu.id, task: t.id, site, kind, addr, val: v, flags });
   }
 
   /** The last executed steps, oldest first. */
@@ -469,19 +513,25 @@ export class Machine {
     if (n === 0) return out;
     for (let k = this.hPos - n; k < this.hPos; k++) {
       const i = k % H;
-      const m = i * 4;
-      out.push({ t: this.hT[i], cpu: this.hMeta[m], task: this.hMeta[m + 1], site: this.hMeta[m + 2], kind: this.hMeta[m + 3], addr: this.hAddr[i], val: this.hVal[i] });
+      const m = i * 5;
+      out.push({ t: this.hT[i], cpu: this.hMeta[m], task: this.hMeta[m + 1], site: this.hMeta[m + 2], kind: this.hMeta[m + 3], addr: this.hAddr[i], val: this.hVal[i], flags: this.hMeta[m + 4] });
     }
     return out;
   }
 
-  /** Which CPUs can take a step now: online, not in udelay(), and not idle with nothing to do. */
+  /**
+   * Which CPUs can take a step now: online, not idle with nothing to do, and not
+   * inside udelay() unless an interrupt is pending (irqs on), a handler runs on
+   * top of the delay, or under PREEMPT a task waits to preempt it.
+   */
   private recomputeEligible(): void {
     this.eligDirty = false;
     let n = 0;
     for (const cpu of this.cpus) {
-      if (!cpu.online || cpu.busyUntil > this.now) continue;
+      if (!cpu.online) continue;
       const t = cpu.curr;
+      if (cpu.busyUntil > this.now && t.frames[t.fdepth - 1].kind === OP_UDELAY && (cpu.irqPending === 0 || cpu.irqsOff)
+        && !(this.preemptFull && cpu.preemptCount === 0 && !cpu.irqsOff && cpu.rq.length > 0 && !t.rt)) continue;
       if (t.isIdle && t.fdepth === 1 && t.frames[0].kind === OP_IDLE) {
         if (cpu.rq.length === 0 && cpu.irqPending === 0 && (cpu.goingDown || !runqueue.pullable(this, cpu))) continue;
       }
@@ -519,7 +569,11 @@ export class Machine {
   spinOwned(io: Port, lock: number): void { checks.spinOwned(this, io, lock); }
   spinDebugUnlock(io: Port, lock: number): void { checks.spinDebugUnlock(this, io, lock); }
   tortureBug(io: Port, kind: BugKind, headline: string, pre: string[], task?: Task): void { reports.tortureBug(this, io, kind, headline, pre, task); }
-  printk(text: string): void { this.log.push({ t: this.now, text }); }
+  printk(text: string): void { this.log.push({ t: this.now, text, cpu: this.curCpu, task: this.curCpu >= 0 ? this.cpus[this.curCpu].curr.id : -1 }); }
+  /** set_user_nice() */
+  setNice(t: Task, nice: number): void { t.nice = Math.max(-20, Math.min(19, nice)); }
+  /** sched_set_fifo() (true) / sched_set_normal() (false) */
+  setFifo(t: Task, fifo: boolean): void { t.rt = fifo; }
   /** For reports: "cpu1 reader" */
   describe(cpu: number, task: number, site: number): string { return reports.describeStep(this, cpu, task, site); }
 }

@@ -54,6 +54,7 @@ export class Memory {
   /** per heap page: kmalloc class size, 0 when not a slab page */
   private pageClass = new Uint16Array(0);
   private pageFill = new Map<number, number>();
+  /** SLUB's per-CPU freelists: key cache * 1024 + cpu, LIFO (an object freed on CPU n is reused first by CPU n) */
   private freelists = new Map<number, number[]>();
   private partial = new Map<number, number>(); // class -> page address with room
   private quarantine: number[] = [];
@@ -189,12 +190,31 @@ export class Memory {
     throw new Error(`kmalloc(${size}) larger than the model's largest cache`);
   }
 
-  kmalloc(size: number, alloc: Track): number {
+  private freelist(cache: number, cpu: number): number[] {
+    const k = cache * 1024 + cpu;
+    let fl = this.freelists.get(k);
+    if (!fl) this.freelists.set(k, (fl = []));
+    return fl;
+  }
+
+  /**
+   * kmalloc on `cpu`: the last object freed on this CPU (SLUB's per-CPU freelist,
+   * LIFO); when it is empty, the oldest object freed on another CPU, looking at
+   * cpu+1, cpu+2, ... (a partial slab that remote frees filled); else a new slot.
+   */
+  kmalloc(size: number, alloc: Track, cpu = 0): number {
     const cache = Memory.cacheFor(size);
     let a: number | undefined;
-    const fl = this.freelists.get(cache);
-    if (fl && fl.length) a = fl.pop();
-    else a = this.carve(cache);
+    const fl = this.freelist(cache, cpu);
+    if (fl.length) a = fl.pop();
+    else {
+      const n = Math.max(1, this.percpuBases.length);
+      for (let k = 1; k < n && a === undefined; k++) {
+        const o = this.freelists.get(cache * 1024 + ((cpu + k) % n));
+        if (o && o.length) a = o.shift();
+      }
+      if (a === undefined) a = this.carve(cache);
+    }
     const i = (a! - MEM_BASE) / 8;
     // SLUB hands back the object as it was (kmalloc does not zero); KASAN
     // unpoisons the requested size and leaves the tail of the slot as redzone.
@@ -245,15 +265,14 @@ export class Memory {
   }
 
   /** kfree. Returns 'double-free' or 'invalid-free' when KASAN would report one. */
-  kfree(a: number, free: Track): undefined | 'double-free' | 'invalid-free' {
+  kfree(a: number, free: Track, cpu = 0): undefined | 'double-free' | 'invalid-free' {
     const o = this.objects.get(a);
     if (!o) return 'invalid-free';
     if (!o.live) return 'double-free';
     o.live = false;
     o.free = free;
     const i = (a - MEM_BASE) / 8;
-    const fl = this.freelists.get(o.cache) ?? [];
-    this.freelists.set(o.cache, fl);
+    const fl = this.freelist(o.cache, cpu);
     if (this.kasan) {
       this.shadow.fill(SH_FREED, i, i + o.cache / 8);
       this.quarantine.push(a);

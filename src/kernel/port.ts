@@ -141,13 +141,17 @@ export class Port {
     return f;
   }
   local_irq_restore(flags: number): void {
-    this.m.cpus[this.task.cpu].irqsOff = flags === 1;
+    if (flags === 1) this.m.cpus[this.task.cpu].irqsOff = true;
+    else this.local_irq_enable();
   }
   local_irq_disable(): void {
     this.m.cpus[this.task.cpu].irqsOff = true;
   }
   local_irq_enable(): void {
-    this.m.cpus[this.task.cpu].irqsOff = false;
+    const c = this.m.cpus[this.task.cpu];
+    c.irqsOff = false;
+    // under PREEMPT, a pending tick is taken here and may preempt on its way out: a scheduling point
+    if (c.preemptCount === 0 && this.m.preemptFull) c.lastResched = this.m.now;
   }
   smp_processor_id(): number {
     return this.task.cpu;

@@ -44,15 +44,50 @@ function allowed(t: Task, cpu: Cpu): boolean {
   return (!t.pinned || t.homeCpu === cpu.id) && t.excludedCpu !== cpu.id;
 }
 
-/** select_task_rq(): pinned tasks go home, others to a CPU the strategy picks among those allowed. */
+/** sched_prio_to_weight[] of kernel/sched/core.c, indexed by nice + 20. */
+export const NICE_TO_WEIGHT = [
+  88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916,
+  9548, 7620, 6100, 4904, 3906, 3121, 2501, 1991, 1586, 1277,
+  1024, 820, 655, 526, 423, 335, 272, 215, 172, 137,
+  110, 87, 70, 56, 45, 36, 29, 23, 18, 15,
+];
+
+/** A CPU with nothing to run: its idle task is current and its runqueue is empty (available_idle_cpu()). */
+function idleCpu(c: Cpu): boolean {
+  return c.curr.isIdle && c.rq.length === 0;
+}
+
+function usable(t: Task, c: Cpu): boolean {
+  return c.online && !c.goingDown && allowed(t, c);
+}
+
+/**
+ * select_task_rq_fair() for a wakeup, roughly (select_idle_sibling() on one LLC):
+ * the task's previous CPU if it is allowed and idle; else an idle allowed CPU
+ * (the strategy picks when there are several); else the previous CPU if
+ * allowed. A task whose affinity excludes its previous CPU, or whose CPU went
+ * down, goes to an allowed online CPU the strategy picks (select_fallback_rq()
+ * breaks a pinned task's affinity when its CPU is offline, as migrate_tasks() does).
+ */
 export function selectCpu(m: Machine, t: Task): number {
-  if (t.pinned) return t.homeCpu;
-  let online = m.cpus.filter((c) => c.online && !c.goingDown && c.id !== t.excludedCpu);
-  if (!online.length) online = m.cpus.filter((c) => c.online && !c.goingDown);
-  if (online.length === 1) return online[0].id;
+  const prev = m.cpus[t.cpu];
+  if (t.pinned) {
+    const home = m.cpus[t.homeCpu];
+    if (home.online && !home.goingDown) return t.homeCpu;
+    // select_fallback_rq(): the only allowed CPU is going away, so the affinity is broken
+    t.pinned = false;
+    m.printk(`process ${t.pid} (${t.comm}) no longer affine to cpu${t.homeCpu}`);
+  } else if (usable(t, prev) && idleCpu(prev)) return prev.id;
   const ids = m.wakeIds;
-  for (let i = 0; i < online.length; i++) ids[i] = online[i].id;
-  const c = online[m.decide(D_WAKE_CPU, online.length, ids)].id;
+  let n = 0;
+  for (const c of m.cpus) if (usable(t, c) && idleCpu(c)) ids[n++] = c.id;
+  if (n === 0) {
+    if (usable(t, prev)) return prev.id;
+    for (const c of m.cpus) if (c.online && !c.goingDown && c.id !== t.excludedCpu) ids[n++] = c.id;
+    if (n === 0) for (const c of m.cpus) if (c.online && !c.goingDown) ids[n++] = c.id;
+  }
+  if (n === 1) return ids[0];
+  const c = ids[m.decide(D_WAKE_CPU, n, ids)];
   m.where(c, t.id, -1);
   return c;
 }
@@ -77,7 +112,10 @@ export function pickNext(m: Machine, cpu: Cpu, prev: Task): number {
   if (n === 0) return cpu.idle.id;
   let k = 0;
   if (n > 1) {
-    k = m.decide(D_PICK, n, cand);
+    // CFS: the pick goes to a candidate in proportion to its load weight (nice level)
+    const w = m.candWeight;
+    for (let i = 0; i < n; i++) w[i] = NICE_TO_WEIGHT[m.tasks[cand[i]].nice + 20];
+    k = m.decide(D_PICK, n, cand, w);
     m.where(cpu.id, cand[k], -1);
   }
   const next = m.tasks[cand[k]];
@@ -88,7 +126,9 @@ export function pickNext(m: Machine, cpu: Cpu, prev: Task): number {
 export function contextSwitch(m: Machine, cpu: Cpu, prev: Task, next: Task): void {
   prev.onCpu = false;
   prev.frames[prev.fdepth - 1].resumePending = true;
-  if (!prev.isIdle && prev.state === TASK_RUNNING) enqueue(m, prev, selectCpu(m, prev));
+  // a preempted task stays on this CPU's runqueue, unless its affinity or a CPU going down moves it
+  if (!prev.isIdle && prev.state === TASK_RUNNING) enqueue(m, prev, usable(prev, cpu) ? cpu.id : selectCpu(m, prev));
+  cpu.busyUntil = 0; // a task preempted inside udelay() takes its delay with it
   cpu.curr = next;
   m.stats.switches++;
   if (!next.isIdle && next.cpu !== cpu.id && next.frames[0].gen !== null && next.lastRan >= 0) m.stats.migrations++;

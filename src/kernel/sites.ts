@@ -11,6 +11,8 @@ export interface KFunction {
   file: string;
   /** static inline in a header: printed like decode_stacktrace.sh prints inlined frames */
   inline: boolean;
+  /** its loops end only on values it loads (no counters, no clock): see loop-proof.ts */
+  memoryDriven: boolean;
 }
 
 export interface Site {
@@ -32,10 +34,18 @@ const byName = new Map<string, KFunction>();
 export function kfunc(name: string, file: string, inline = false): KFunction {
   const have = byName.get(name);
   if (have) return have;
-  const f: KFunction = { id: functions.length, name, file, inline };
+  const f: KFunction = { id: functions.length, name, file, inline, memoryDriven: false };
   functions.push(f);
   byName.set(name, f);
   return f;
+}
+
+/**
+ * Declare functions whose loops end only on the values they load: a loop
+ * found repeating in them with nothing else changing is endless (loop-proof.ts).
+ */
+export function memoryDriven(...fns: KFunction[]): void {
+  for (const f of fns) f.memoryDriven = true;
 }
 
 export function site(fn: KFunction, line: number, stmt: string, desc: string): number {

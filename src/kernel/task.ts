@@ -42,6 +42,10 @@ export class Task {
   lastRan = -1;
   /** set_cpus_allowed_ptr() without this CPU (torture_shuffle), -1: none */
   excludedCpu = -1;
+  /** set_user_nice(): -20..19; CFS weighs the pick by sched_prio_to_weight[nice + 20] */
+  nice = 0;
+  /** SCHED_FIFO (sched_set_fifo()): not preempted by fair tasks */
+  rt = false;
 
   constructor(
     m: Machine,

@@ -46,6 +46,7 @@ export function fireEvents(m: Machine): void {
   }
   while (m.events.size && m.events.nextAt <= m.now && !m.stopped) {
     const e = m.events.pop();
+    m.firedEvents++;
     switch (e.type) {
       case EV_WAKE: {
         m.progressEvents--;

@@ -7,13 +7,29 @@ import type { Machine } from './machine.ts';
 import { fmtSecs, report } from './reports.ts';
 import { TASK_UNINTERRUPTIBLE, type Cpu, type Task } from './task.ts';
 
-/** watchdog: `cpu` has not passed a scheduling point for limits.soft_lockup_ms. */
+/** get_timestamp(): running_clock() >> 30, the watchdog's "seconds" */
+const WD_UNIT = 2 ** 30;
+
+/**
+ * When the soft-lockup watchdog reports a CPU that last passed a scheduling
+ * point at `lastResched` (kernel/watchdog.c): its hrtimer fires every
+ * sample_period = softlockup_thresh / 5 and reports once
+ * get_timestamp() > touch_ts + softlockup_thresh, timestamps in 2^30 ns units.
+ */
+export function softLockupAt(m: Machine, lastResched: number): number {
+  const thresh = m.cfg.softLockupNs / 1e9;
+  const sample = m.cfg.softLockupNs / 5;
+  const touch = Math.floor(lastResched / WD_UNIT);
+  return Math.ceil(((Math.floor(touch + thresh) + 1) * WD_UNIT) / sample) * sample;
+}
+
+/** watchdog: `cpu` has not passed a scheduling point for limits.soft_lockup_ms (called at softLockupAt()). */
 export function softLockup(m: Machine, cpu: Cpu): void {
   const t = cpu.curr;
-  const secs = Math.floor((m.now - cpu.lastResched) / 1e9);
+  const secs = Math.floor(m.now / WD_UNIT) - Math.floor(cpu.lastResched / WD_UNIT);
   report(m, 'soft-lockup', cpu, t, {
     headline: `watchdog: BUG: soft lockup - CPU#${cpu.id} stuck for ${secs}s! [${t.comm}:${t.pid}]`,
-    pre: [`hazsim: CPU#${cpu.id} has not passed a scheduling point for ${((m.now - cpu.lastResched) / 1e6).toFixed(3)} ms of simulated time (limits.soft_lockup_ms)`],
+    pre: [`hazsim: CPU#${cpu.id} has passed no scheduling point since ${fmtSecs(cpu.lastResched)} (limits.soft_lockup_ms ${m.cfg.softLockupNs / 1e6})`],
     ripSite: t.top.site, frames: t.top,
   });
 }

@@ -72,7 +72,7 @@ export function jsonRun(r: RunResult): Record<string, unknown> {
     scenario: r.scenario,
     hazptr: r.hazptr,
     seed: r.seed,
-    outcome: r.bug ? 'bug' : r.outcome,
+    outcome: r.bug ? (r.bug.kind === 'stalled-at-budget' ? 'stalled' : 'bug') : r.outcome,
     bug: r.bug ? { kind: r.bug.kind, signature: r.bug.signature, headline: r.bug.headline, cpu: r.bug.cpu, comm: r.bug.comm, time_ns: r.bug.time, rip: r.bug.rip ?? null } : null,
     divergence: r.divergence ?? null,
     steps: r.steps,

@@ -57,6 +57,7 @@ export const taskSchema = z.strictObject({
   name,
   cpu: nonNegInt.optional(),
   pinned: z.boolean().default(false),
+  nice: z.number().int().min(-20).max(19).default(0),
   contexts,
   repeat: posInt.max(10_000_000).default(1),
   program: z.array(opSchema).min(1),

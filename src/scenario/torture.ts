@@ -16,11 +16,12 @@
 import type { Machine, MachineConfig } from '../kernel/machine.ts';
 import type { Memory } from '../kernel/memory.ts';
 import {
-  OP_KFREE, OP_KMALLOC, OP_NOP, OP_RAND, OP_RELAX, OP_SLEEP, OP_UDELAY, ORD_ACQUIRE, ORD_ONCE,
+  OP_KFREE, OP_KMALLOC, OP_NOP, OP_RAND, OP_RELAX, OP_SLEEP, ORD_ACQUIRE, ORD_ONCE,
   ORD_PLAIN, ORD_RELEASE, type KGen, type Port,
 } from '../kernel/port.ts';
-import { kfunc, site } from '../kernel/sites.ts';
-import { preempt_schedule_common, schedule } from '../sched/core.ts';
+import { kfunc, memoryDriven, site } from '../kernel/sites.ts';
+import { F_udelay, udelay } from '../kernel/delay.ts';
+import { cond_resched, preempt_schedule_common, schedule } from '../sched/core.ts';
 import type { HazptrVersion } from '../hazptr/version.ts';
 
 export interface TortureParams {
@@ -110,9 +111,11 @@ const F = {
   llist_add: kfunc('llist_add', 'include/linux/llist.h', true),
   llist_del_all: kfunc('llist_del_all', 'include/linux/llist.h', true),
   hrtimeout: kfunc('torture_hrtimeout_ns', 'kernel/torture.c'),
-  udelay: kfunc('__udelay', 'arch/x86/lib/delay.c'),
+  stutter_wait: kfunc('stutter_wait', 'kernel/torture.c'),
   kmalloc: kfunc('__kmalloc_cache_noprof', 'mm/slub.c'),
 };
+// the csd wait and the llist_add cmpxchg retry end only on the values they load (loop-proof.ts)
+memoryDriven(F.smp_call, F.llist_add);
 const S = {
   rand: site(F.reader, 0, 'torture_random(&rand)', 'torture_random'),
   kmalloc: site(F.reader, 0, 'hppp = kmalloc_obj(*hppp, GFP_KERNEL);', 'kmalloc'),
@@ -131,7 +134,7 @@ const S = {
   csd_wait: site(F.smp_call, 0, 'csd_lock_wait(csd);', 'load-acquire csd->flags'),
   csd_relax: site(F.smp_call, 0, 'csd_lock_wait(csd);', 'cpu_relax'),
   w_pipe0: site(F.writer, 0, 'rp->htort_pipe_count = 0;', 'store rp->htort_pipe_count = 0'),
-  w_udelay: site(F.udelay, 0, 'udelay(torture_random(&rand) & 0x3ff);', 'udelay'),
+  w_udelay: site(F_udelay, 0, 'udelay(torture_random(&rand) & 0x3ff);', 'udelay'),
   w_old: site(F.writer, 0, 'old_rp = READ_ONCE(hazptr_torture_current);', 'load hazptr_torture_current'),
   w_publish: site(F.writer, 0, 'smp_store_release(&hazptr_torture_current, rp); // Publish new structure.', 'store-release hazptr_torture_current = rp'),
   w_wmb: site(F.writer, 0, 'smp_wmb(); /* Mods to old_rp must follow smp_store_release() */', 'smp_wmb'),
@@ -142,7 +145,6 @@ const S = {
   pu_st: site(F.pipe_update, 0, 'WRITE_ONCE(rp->htort_pipe_count, i + 1);', 'store rp->htort_pipe_count'),
   w_current_null: site(F.writer, 0, 'hazptr_torture_current = NULL;', 'store hazptr_torture_current = NULL'),
   sleep: site(F.hrtimeout, 0, 'schedule_hrtimeout(&ktime, HRTIMER_MODE_REL_HARD)', 'sleep'),
-  udelay: site(F.udelay, 0, 'delay_fn(loops)', 'udelay'),
   stats: site(F.stats, 0, 'hazptr_torture_stats_print();', 'stats'),
 };
 
@@ -309,17 +311,29 @@ function* hrtimeout(io: Port, baseNs: number, fuzzNs: number): KGen {
   io.leave();
 }
 
-function* udelay(io: Port, ns: number, s = S.udelay): KGen {
-  if (ns <= 0) return;
-  io.enter(F.udelay);
-  yield io.op(OP_UDELAY, s, ns);
+
+/**
+ * stutter_wait() of kernel/torture.c: cond_resched_tasks_rcu_qs() (a voluntary
+ * scheduling point under PREEMPT_NONE, nothing more under PREEMPT), then, while
+ * the test is paused, sleep until the absolute end of the pause.
+ */
+function* stutter_wait(io: Port, t: Torture): KGen<boolean> {
+  io.enter(F.stutter_wait);
+  yield cond_resched(io); // cond_resched_tasks_rcu_qs(): rcu_tasks_qs(current, false); cond_resched();
+  let ret = false;
+  if (!t.mustStop() && t.stutterPaused(io.m.now)) {
+    yield hrtimeout(io, t.stutterResumeAt(io.m.now) - io.m.now, 0);
+    ret = true;
+  }
   io.leave();
+  return ret;
 }
 
-function* stutter_wait(io: Port, t: Torture): KGen {
-  while (!t.mustStop() && t.stutterPaused(io.m.now)) {
-    yield hrtimeout(io, t.stutterResumeAt(io.m.now) - io.m.now, 0);
-  }
+/** torture_num_online_cpus(): num_online_cpus() */
+function onlineCount(m: Machine): number {
+  let n = 0;
+  for (let c = 0; c < m.cfg.cpus; c++) if (m.cpuIsOnline(c)) n++;
+  return n;
 }
 
 /** cpumask_next_wrap(cpu, cpu_online_mask) */
@@ -459,6 +473,7 @@ function* reader(io: Port, t: Torture, myid: number): KGen {
   let hppp = hpp;
   let lastsleep = Math.floor(m.now / JIFFY);
   if (t.p.verbose) m.printk(`${t.flag} hazptr_torture_reader task started`);
+  m.setNice(io.task, 19); // set_user_nice(current, MAX_NICE)
   do {
     if (!hppp) hppp = yield io.op(OP_KMALLOC, S.kmalloc, HPP_SIZE);
     let htp: number;
@@ -495,6 +510,8 @@ function* reader(io: Port, t: Torture, myid: number): KGen {
     } else {
       yield reader_tail(io, t, hppp);
     }
+    // while (!torture_must_stop() && (torture_num_online_cpus() < mynumonline || !rcu_inkernel_boot_has_ended()))
+    while (!t.mustStop() && onlineCount(m) < myid % m.cfg.cpus) yield hrtimeout(io, 1e9 / 5, 0); // schedule_timeout_interruptible(HZ / 5)
     yield stutter_wait(io, t);
   } while (!t.mustStop());
   if (hpp) m.stackPop(io.task, hpp, HPP_SIZE, F.reader.name);
@@ -531,7 +548,10 @@ function* do_pending(io: Port, t: Torture): KGen {
       cpu = (cpu + 1) % m.cfg.cpus; // cpumask_next_wrap(cpu, cpu_possible_mask)
       yield do_one_pending(io, t, cpu);
     }
-    yield hrtimeout(io, t.p.kthread_do_pending_ms * MS, 1000 * US);
+    // hazptrtorture.c:558: the module sleeps only once it is told to stop; until then it
+    // polls the per-CPU lists without a scheduling point of its own (see docs/findings.md).
+    if (t.mustStop()) yield hrtimeout(io, t.p.kthread_do_pending_ms * MS, 1000 * US);
+    // Omit stutter_wait() because this function needs to do cleanup.
   } while (!t.mustStop());
   io.leave();
 }
@@ -611,9 +631,11 @@ function* preemptTask(io: Port, t: Torture): KGen {
     m.setAffinity(io.task, cpu);
     while (io.task.cpu !== cpu && m.cpuIsOnline(cpu)) yield schedule(io);
     // ... sched_set_fifo(current); allow every CPU again; mdelay(preempt_duration): the CPU is held,
-    // busy, for that long (a CPU in udelay runs nothing else and is not preempted here, FIFO or not)
+    // busy, for that long (interrupts come in; fair tasks do not preempt a FIFO task) ...
+    m.setFifo(io.task, true);
     m.setAffinity(io.task, -1);
     yield udelay(io, t.p.preempt_duration * MS);
+    m.setFifo(io.task, false); // ... sched_set_normal(current, 0)
     yield stutter_wait(io, t); // after sched_set_normal()
   } while (!t.mustStop());
   io.leave();

@@ -6,11 +6,12 @@
  * The program interpreter is kernel code like any other: each op calls the
  * hazptr version or the kernel primitives, and every shared access is a step.
  */
+import { udelay } from '../kernel/delay.ts';
 import { Machine, type MachineConfig } from '../kernel/machine.ts';
 import type { Task } from '../kernel/task.ts';
 import { raw_spin_lock, raw_spin_unlock, mutex_lock, mutex_unlock, MUTEX_SIZE, SPINLOCK_SIZE } from '../kernel/locks.ts';
 import {
-  OP_HANDOFF, OP_KFREE, OP_KMALLOC, OP_NOP, OP_RECEIVE, OP_SLEEP, OP_UDELAY, OP_WAIT_HANDOFF, ORD_ONCE, ORD_PLAIN, ORD_RELEASE,
+  OP_HANDOFF, OP_KFREE, OP_KMALLOC, OP_NOP, OP_RECEIVE, OP_SLEEP, OP_WAIT_HANDOFF, ORD_ONCE, ORD_PLAIN, ORD_RELEASE,
   type KGen, type Port,
 } from '../kernel/port.ts';
 import { kfunc, site } from '../kernel/sites.ts';
@@ -26,7 +27,6 @@ const F_irq = kfunc('hazsim_irq_handler', W);
 const F_update = kfunc('hazsim_update', W);
 const F_deref = kfunc('hazsim_deref', W);
 const F_sleep = kfunc('usleep_range_state', 'kernel/time/sleep_timeout.c');
-const F_udelay = kfunc('__udelay', 'arch/x86/lib/delay.c');
 const S_deref = site(F_deref, 0, 'READ_ONCE(p->data)', 'load p->data');
 const S_new = site(F_update, 0, 'p = kmalloc(sizeof(*p), GFP_KERNEL);', 'kmalloc');
 const S_init = site(F_update, 0, 'p->data = HAZSIM_MAGIC;', 'store p->data');
@@ -34,7 +34,6 @@ const S_publish_old = site(F_update, 0, 'old = rcu_dereference_protected(*gp, 1)
 const S_publish = site(F_update, 0, 'smp_store_release(gp, p);', 'store-release *gp = p');
 const S_free = site(F_update, 0, 'kfree(old);', 'kfree');
 const S_sleep = site(F_sleep, 0, 'schedule_hrtimeout_range(&delta, 0, HRTIMER_MODE_REL)', 'sleep');
-const S_udelay = site(F_udelay, 0, 'delay_fn(loops)', 'udelay');
 const S_spin = site(F_task, 0, 'cpu_relax(); /* spin: */', 'spin');
 const S_handoff = site(F_task, 0, 'hazsim_handoff(ctx, p, to)', 'handoff');
 const S_receive = site(F_task, 0, 'hazsim_receive(&ctx, &p)', 'receive');
@@ -190,7 +189,8 @@ export function buildMachine(s: Scenario, strategy: Strategy, overrides: Partial
     const program = compile(t.program, env, slots);
     const fr = newFrame(slots.size);
     for (const [i, a] of statics) fr.ctx[i] = a;
-    m.spawn(t.name, (io) => taskMain(io, env, program, t.repeat, fr, stackSlots), { cpu: t.cpu, pinned: t.pinned });
+    const task = m.spawn(t.name, (io) => taskMain(io, env, program, t.repeat, fr, stackSlots), { cpu: t.cpu, pinned: t.pinned });
+    m.setNice(task, t.nice); // set_user_nice() before it first runs
   }
   s.irqs.forEach((q) => {
     const slots = new Map<string, number>();
@@ -294,9 +294,7 @@ function* runOps(io: Port, env: Env, ops: COp[], fr: Frame): KGen {
         io.leave();
         break;
       case K_UDELAY:
-        io.enter(F_udelay);
-        yield io.op(OP_UDELAY, S_udelay, op.arg);
-        io.leave();
+        yield udelay(io, op.arg);
         break;
       case K_SPIN:
         for (let n = 0; n < op.arg; n++) yield io.op(OP_NOP, S_spin);

@@ -63,10 +63,20 @@ export function* preempt_schedule_common(io: Port): KGen {
   io.m.preemptCountDec(io);
 }
 
-/** cond_resched(): a voluntary preemption point; switches only if someone is waiting and the scheduler says so. */
+/**
+ * cond_resched(): under PREEMPT_NONE a voluntary preemption point, which switches
+ * only if someone is waiting and the scheduler says so. Under PREEMPT(full) it is
+ * only __might_resched(): include/linux/sched.h defines it as a no-op when
+ * CONFIG_PREEMPTION is set without PREEMPT_DYNAMIC, since any preemptible
+ * point already schedules.
+ */
 export function* cond_resched(io: Port): KGen {
   io.enter(F_cond_resched);
   io.m.mightSleep(io, F_cond_resched.file);
+  if (io.m.cfg.preempt === 'full') {
+    io.leave();
+    return;
+  }
   const resched = yield io.op(OP_RESCHED, S_cond_resched);
   if (resched) yield preempt_schedule_common(io);
   io.leave();

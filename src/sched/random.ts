@@ -1,7 +1,8 @@
 /**
  * The uniform-random strategy: every choice uniform over its options, except
  * preemption, which happens with probability `preemptRate` at each step where
- * the running task may be preempted. Seeded through seedrandom; nothing else.
+ * the running task may be preempted, and pick_next_task(), which draws in
+ * proportion to the candidates' CFS weights (nice levels). Seeded through seedrandom; nothing else.
  */
 import seedrandom from 'seedrandom';
 import { D_PREEMPT, type Strategy } from './strategy.ts';
@@ -13,9 +14,16 @@ export class RandomStrategy implements Strategy {
     this.rng = seedrandom.alea(`hazsim:${seed}`);
   }
 
-  choose(kind: number, n: number): number {
+  choose(kind: number, n: number, _options?: Int32Array, weights?: Int32Array): number {
     const r = this.rng();
     if (kind === D_PREEMPT) return r < this.preemptRate ? 1 : 0;
+    if (weights) {
+      let total = 0;
+      for (let i = 0; i < n; i++) total += weights[i];
+      let x = r * total;
+      for (let i = 0; i < n; i++) if ((x -= weights[i]) < 0) return i;
+      return n - 1;
+    }
     return Math.floor(r * n);
   }
 

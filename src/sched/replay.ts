@@ -43,16 +43,16 @@ export class ReplayStrategy implements Strategy {
     this.diverged = { index, message };
   }
 
-  choose(kind: number, n: number): number {
-    if (this.diverged) return this.fallback!.choose(kind, n);
+  choose(kind: number, n: number, options?: Int32Array, weights?: Int32Array): number {
+    if (this.diverged) return this.fallback!.choose(kind, n, options, weights);
     const i = this.i;
     if (i >= this.rec.length) {
       this.fail(i, `schedule ends after ${this.rec.length} decisions, but the run asks for decision #${i} (${DECISION_NAMES[kind]} among ${n})`);
-      return this.fallback!.choose(kind, n);
+      return this.fallback!.choose(kind, n, options, weights);
     }
     if (this.rec.kind[i] !== kind || this.rec.n[i] !== n) {
       this.fail(i, `decision #${i}: recorded ${DECISION_NAMES[this.rec.kind[i]]} among ${this.rec.n[i]}, but the run asks for ${DECISION_NAMES[kind]} among ${n}`);
-      return this.fallback!.choose(kind, n);
+      return this.fallback!.choose(kind, n, options, weights);
     }
     return this.rec.chosen[i];
   }

@@ -25,8 +25,11 @@ export interface Strategy {
    * An index in [0, n). `options`, when given, holds what is chosen among (its
    * first n entries): the eligible CPU ids for D_CPU, the CPU ids for D_WAKE_CPU,
    * the candidate task ids for D_PICK. Strategies that need no names ignore it.
+   * `weights`, for D_PICK, holds each candidate's CFS load weight (its nice
+   * level): a randomised strategy draws in proportion to them; a systematic one
+   * may ignore them.
    */
-  choose(kind: number, n: number, options?: Int32Array): number;
+  choose(kind: number, n: number, options?: Int32Array, weights?: Int32Array): number;
   /** What the last choice led to: the CPU, task id and site (-1 when none) of the step it selected. */
   confirm(cpu: number, task: number, site: number): void;
 }

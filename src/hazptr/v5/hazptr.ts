@@ -9,7 +9,7 @@ import { HLIST_NODE_NEXT, hlist_add_head, hlist_del } from '../../kernel/list.ts
 import { mutex_lock, mutex_unlock, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from '../../kernel/locks.ts';
 import type { Machine } from '../../kernel/machine.ts';
 import { OP_RELAX, ORD_ACQUIRE, ORD_ONCE, ORD_PLAIN, ORD_RELEASE, type KGen, type Port } from '../../kernel/port.ts';
-import { kfunc, site } from '../../kernel/sites.ts';
+import { kfunc, memoryDriven, site } from '../../kernel/sites.ts';
 import type { HazptrVersion } from '../version.ts';
 import {
   BACKUP_NODE, BACKUP_OVERFLOW_LIST, BACKUP_SLOT, CACHELINE, CTX_BACKUP, CTX_SIZE, CTX_SLOT, FLIP_ADD_IDX, FLIP_ARRAY,
@@ -33,6 +33,8 @@ export const F = {
   hazptr_unchain_backup_slot: kfunc('hazptr_unchain_backup_slot', C),
   hazptr_init: kfunc('hazptr_init', C),
 };
+// Every loop of the patch ends on a value it loads (or walks distinct per-CPU addresses).
+memoryDriven(...Object.values(F));
 
 /** Every step of the port: [function, line, C statement, what the step does]. Tests check each line against the patch. */
 export const S = {
