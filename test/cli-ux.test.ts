@@ -225,11 +225,11 @@ describe('hints', () => {
   it('the commands hunt and bisect print run as shown from the repository (quoting included)', async () => {
     const KASAN = 'scenarios/hazptrtorture-preempt-kasan.yaml';
     const bootarg = 'hazptrtorture.stat_interval=15 hazptrtorture.verbose=0';
-    const hunt = await cli(['hunt', KASAN, '--seeds', '1..1', '--jobs', '1', '--steps', '2.5e5', '--bootarg', bootarg]);
+    const hunt = await cli(['hunt', KASAN, '--seeds', '1..1', '--jobs', '1', '--steps', '1.2e6', '--bootarg', bootarg]);
     expect(hunt.code).toBe(1);
     const signature = /^ +1 +1 +(.*)$/m.exec(hunt.out)![1];
     const huntHint = hunt.out.split('\n').pop()!.trim();
-    expect(huntHint).toBe(`./bin/hazsim run ${KASAN} --seed 1 --steps 250000 --bootarg '${bootarg}'`);
+    expect(huntHint).toBe(`./bin/hazsim run ${KASAN} --seed 1 --steps 1200000 --bootarg '${bootarg}'`);
     const sched = join(dir, 'hint.sched');
     const bisect = await cli(['bisect', HANDOFF, '--seed', '1', '--out', sched]);
     const bisectHint = /^hazsim: replay: (.*)$/m.exec(bisect.out)![1];
@@ -289,7 +289,7 @@ describe('a long run', () => {
     for (const flags of [['--json'], ['--quiet']]) {
       const status: string[] = [];
       const io: CliIO = { out: () => {}, err: () => {}, isTTY: false, exitCode: 0, status: (s) => { if (s) status.push(s); } };
-      expect(await main(['run', 'scenarios/hazptrtorture-nopreempt.yaml', '--steps', '2e5', ...flags], io)).toBe(0); // 3 chunks
+      expect(await main(['run', 'scenarios/hazptrtorture-preempt.yaml', '--steps', '2e5', ...flags], io)).toBe(0); // 3 chunks
       expect(status).toEqual([]);
     }
   });

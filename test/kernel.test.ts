@@ -235,14 +235,16 @@ tasks:
   it('soft lockup: a CPU that never passes a scheduling point (preempt: none)', () => {
     const r = run(`
 name: soft lockup
-machine: { cpus: 1, preempt: none }
-limits: { soft_lockup_ms: 0.5 }
+machine: { cpus: 1, preempt: none, step_ns: 1000000 }
+limits: { soft_lockup_ms: 1000 }
 tasks:
   - name: spinner
     program: [ { spin: 100000 } ]
 `, 1);
     expect(r.bug?.kind).toBe('soft-lockup');
-    expect(r.bug?.headline).toMatch(/^watchdog: BUG: soft lockup - CPU#0 stuck for 0s! \[spinner:100\]$/);
+    // kernel/watchdog.c: reported at the first 200 ms sample after get_timestamp() (2^30 ns units) passed touch_ts + 1
+    expect(r.bug?.headline).toMatch(/^watchdog: BUG: soft lockup - CPU#0 stuck for 2s! \[spinner:100\]$/);
+    expect(r.bug?.time).toBe(2.2e9);
   });
 
   it('no soft lockup for the same spin under preempt: full (preemptible) or with cond_resched', () => {

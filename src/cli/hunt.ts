@@ -48,14 +48,30 @@ export function groupBySignature(failures: Failure[]): SignatureRow[] {
   return [...rows.values()];
 }
 
+const STALL = 'stalled-at-budget';
+
+/**
+ * The summary: failing seeds by signature, then, under their own heading, the
+ * seeds that ran out of budget with a CPU stuck (neither clean nor a proven bug).
+ */
 export function summaryTable(rows: SignatureRow[], done: number, replay: (seed: number) => string): string[] {
+  const bugs = rows.filter((r) => !r.signature.startsWith(STALL));
+  const stalls = rows.filter((r) => r.signature.startsWith(STALL));
   const failures = rows.reduce((a, r) => a + r.count, 0);
-  const out = [`hazsim: ${done} seeds, ${failures} failing, ${rows.length} signature${rows.length === 1 ? '' : 's'}`];
+  const stalled = stalls.reduce((a, r) => a + r.count, 0);
+  const out = [`hazsim: ${done} seeds, ${failures} failing${stalled ? ` (${stalled} stalled at budget)` : ''}, ${bugs.length} signature${bugs.length === 1 ? '' : 's'}`];
   if (!rows.length) return out;
-  out.push('  count  first seed  signature');
-  for (const r of rows) out.push(`  ${String(r.count).padStart(5)}  ${String(r.first_seed).padStart(10)}  ${r.signature}`);
+  if (bugs.length) {
+    out.push('  count  first seed  signature');
+    for (const r of bugs) out.push(`  ${String(r.count).padStart(5)}  ${String(r.first_seed).padStart(10)}  ${r.signature}`);
+  }
+  if (stalls.length) {
+    out.push("stalled at budget (a CPU passed no scheduling point in the budget's second half: not clean, not proven; more --steps tell):");
+    out.push('  count  first seed  where it spins');
+    for (const r of stalls) out.push(`  ${String(r.count).padStart(5)}  ${String(r.first_seed).padStart(10)}  ${r.signature.slice(r.signature.indexOf('|') + 1).trim()}`);
+  }
   out.push('replay:');
-  for (const r of rows) out.push(`  ${replay(r.first_seed)}`);
+  for (const r of [...bugs, ...stalls]) out.push(`  ${replay(r.first_seed)}`);
   return out;
 }
 
