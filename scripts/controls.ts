@@ -7,7 +7,11 @@
  *
  *   npx tsx scripts/controls.ts [--seeds 2000] [--steps 300000] [--jobs 2]
  *
- * CI runs 25 seeds per configuration (test/torture.test.ts); this is the full sweep.
+ * Steps are 1 us (step_ns 1000): the readers find hazptr_torture_current NULL at
+ * first and sleep HZ/10, so a run must pass 0.1 s of simulated time before they
+ * hold hazard pointers at all; 300,000 steps give them 0.2 s.
+ *
+ * CI runs 6 seeds per configuration (test/torture.test.ts); this is the full sweep.
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { cpus } from 'node:os';
@@ -20,7 +24,7 @@ function scenario(cfg: string, steps: number) {
   const [preempt, type] = cfg.split('/');
   return parseScenario(`
 name: control ${cfg}
-machine: { cpus: 4, preempt: ${preempt}, kasan: true, step_ns: 100 }
+machine: { cpus: 4, preempt: ${preempt}, kasan: true, step_ns: 1000 }
 limits: { steps: ${steps} }
 hazptrtorture: { torture_type: ${type}, defer_modulus: 0, kthread_do_pending_ms: 0, irq_acquire: 0, irq_release: 0, stat_interval: 1, shutdown_secs: 2 }
 `, `control-${preempt}-${type}.yaml`);
