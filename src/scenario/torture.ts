@@ -176,6 +176,8 @@ class Torture {
   version = 0;
   writerState = 0;
   writerTask = -1;
+  /** when the writer last entered HTWS_SYNC (hazptr_synchronize()) */
+  syncSince = 0;
   stopping = false;
   live = 0;
   nAlloc = 0;
@@ -602,6 +604,7 @@ function* writer(io: Port, t: Torture): KGen {
       const c = yield io.load(old + HT_PIPE, ORD_PLAIN, S.w_pipe_inc_ld);
       yield io.store(old + HT_PIPE, c + 1, ORD_ONCE, S.w_pipe_inc_st);
       t.writerState = 3;
+      t.syncSince = io.m.now;
       yield t.hz.hazptr_synchronize(io, old, 0);
       yield pipe_update(io, t, old);
     }
@@ -722,7 +725,9 @@ function statsPrint(io: Port, t: Torture): void {
     const stall = `??? Writer stall state ${WRITER_STATES[t.writerState]}(${t.writerState}) g0 f0x0 ->state ${w.state === 0 ? 'R' : 'D'} cpu ${w.cpu}`;
     // The module prints this whenever the version did not move (a stutter pause too);
     // hazsim calls it a bug only when the writer is stuck inside hazptr_synchronize().
-    if (!t.splatted && t.writerState === 3) {
+    // ... and only if it has been in there since before the previous print: a writer that
+    // just entered it after a stutter pause (the version also stands still then) is not stuck.
+    if (!t.splatted && t.writerState === 3 && m.now - t.syncSince >= t.p.stat_interval * 1e9) {
       t.splatted = true;
       // sched_show_task(wtp): the writer's state line and its stack
       m.tortureBug(io, 'writer-stall', stall, [
