@@ -13,6 +13,9 @@
  *    depends only on the values it loads (the hazptr ports, spinlocks, hlist,
  *    the csd wait; not the workload interpreter or the torture kthreads, whose
  *    loops count or read the clock). At least one step of a period reads memory.
+ *    And the function that loops, the innermost frame that stayed live through
+ *    the whole analysed half (Port.low), is memory-driven too: a counted loop
+ *    in a caller around memory-driven calls is not a proof.
  * 3. No other CPU touches, in the window, an address this CPU writes, and none
  *    writes an address it reads: each loop runs on memory only it sees change,
  *    and each iteration leaves that memory as the previous one did.
@@ -36,10 +39,13 @@ export class ProbeBuffer {
   readonly kind = new Int32Array(PROBE_STEPS);
   readonly addr = new Float64Array(PROBE_STEPS);
   readonly val = new Float64Array(PROBE_STEPS);
+  /** the lowest call depth of the step's frame since the CPU's previous step */
+  readonly low = new Int32Array(PROBE_STEPS);
   n = 0;
 
-  add(cpu: number, site: number, kind: number, addr: number, val: number): void {
+  add(cpu: number, site: number, kind: number, addr: number, val: number, low: number): void {
     const i = this.n++;
+    this.low[i] = low;
     this.cpu[i] = cpu;
     this.site[i] = site;
     this.kind[i] = kind;
@@ -54,6 +60,8 @@ export class ProbeBuffer {
 
 export interface Loop {
   cpu: number;
+  /** the call depth whose frame stayed live for the whole analysed half: the loop is in fns[depth - 1] */
+  depth: number;
   /** steps in one iteration */
   period: number;
   /** the sites of one iteration, in order */
@@ -81,7 +89,7 @@ function periodOf(b: ProbeBuffer, idx: number[]): number {
  * The loops of `cpus` (every CPU that must be looping), or null when one of
  * them is not provably in an endless loop on its own memory.
  */
-export function findLoops(b: ProbeBuffer, cpus: number[]): Loop[] | null {
+export function findLoops(b: ProbeBuffer, cpus: number[], fnAt: (cpu: number, depth: number) => boolean): Loop[] | null {
   const from = b.n >> 1;
   const per = new Map<number, number[]>();
   for (const c of cpus) per.set(c, []);
@@ -111,13 +119,18 @@ export function findLoops(b: ProbeBuffer, cpus: number[]): Loop[] | null {
       ss.push(b.site[i]);
     }
     if (!reads) return null;
+    // the function that loops: the innermost frame no step of the analysed half returned from. A counted
+    // loop in a caller that calls memory-driven code shows up here as the caller (and is refused)
+    let depth = Infinity;
+    for (const i of idx) depth = Math.min(depth, b.low[i]);
+    if (!(depth >= 1) || !fnAt(c, depth)) return null;
     for (const i of idx) {
       const kind = b.kind[i];
       if (kind === OP_FENCE || kind === OP_RELAX) continue;
       if (kind !== OP_STORE) note(readers, b.addr[i], c);
       if (kind !== OP_LOAD) note(writers, b.addr[i], c);
     }
-    loops.push({ cpu: c, period: p, sites: ss });
+    loops.push({ cpu: c, depth, period: p, sites: ss });
   }
   for (const [a, c] of writers) {
     if (c < 0) return null;

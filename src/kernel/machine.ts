@@ -322,7 +322,7 @@ export class Machine {
       return;
     }
     if (this.preemptFull && preemptible && cpu.rq.length > 0 && !t.isIdle && !t.rt) {
-      const d = this.decide(D_PREEMPT, 2);
+      const d = this.decide(D_PREEMPT, 2, undefined, runqueue.preemptWeights(this, cpu, t));
       this.where(cpu.id, t.id, f.site);
       if (d === 1) {
         smp.preemptNow(this, cpu, t);
@@ -360,7 +360,7 @@ export class Machine {
         if (!v) this.eligDirty = true;
         break;
       case OP_PICK:
-        v = runqueue.pickNext(this, cpu, t);
+        v = runqueue.pickNext(this, cpu, t, f.val === 1);
         cpu.lastResched = this.now;
         this.eligDirty = true;
         break;
@@ -408,7 +408,7 @@ export class Machine {
         cpu.lastResched = this.now;
         if (cpu.goingDown || t.excludedCpu === cpu.id) v = 1; // the stopper waits for this voluntary point under PREEMPT_NONE
         else if (cpu.rq.length > 0) {
-          v = this.decide(D_PREEMPT, 2);
+          v = this.decide(D_PREEMPT, 2, undefined, runqueue.preemptWeights(this, cpu, t));
           this.where(cpu.id, t.id, f.site);
         }
         break;
@@ -538,6 +538,13 @@ export class Machine {
       this.elig[n++] = cpu.id;
     }
     this.nElig = n;
+  }
+
+  /** Could `cpu` take a step now? (stall.ts) */
+  isEligible(cpu: number): boolean {
+    if (this.eligDirty) this.recomputeEligible();
+    for (let i = 0; i < this.nElig; i++) if (this.elig[i] === cpu) return true;
+    return false;
   }
 
   /** The step loop calls fireEvents() at the next timer or at the time limit, whichever is first. */

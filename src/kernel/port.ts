@@ -89,6 +89,8 @@ export class Port {
   /** line in the caller at which fns[i] was called */
   readonly callLines = new Int32Array(MAX_DEPTH);
   depth = 0;
+  /** the lowest depth the call stack reached since stall.ts last looked: frames below it stayed live */
+  low = 0;
 
   constructor(readonly m: Machine, readonly task: Task) {}
 
@@ -125,7 +127,7 @@ export class Port {
     this.depth++;
   }
   leave(): void {
-    this.depth--;
+    if (--this.depth < this.low) this.low = this.depth;
   }
   preempt_disable(): void {
     this.m.cpus[this.task.cpu].preemptCount++;

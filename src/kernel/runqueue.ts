@@ -101,12 +101,30 @@ export function wake(m: Machine, t: Task): void {
   enqueue(m, t, selectCpu(m, t));
 }
 
-/** pick_next_task(): prev if still runnable, this CPU's queue, else pull an unpinned task from another CPU. */
-export function pickNext(m: Machine, cpu: Cpu, prev: Task): number {
+/**
+ * For a preemption decision: [the running task's weight, the waiting tasks' total].
+ * The random strategy preempts with probability preempt_rate * min(1, waiting / running),
+ * so that over time each task's share of the CPU follows its weight, as CFS's does.
+ */
+export function preemptWeights(m: Machine, cpu: Cpu, t: Task): Int32Array {
+  const w = m.candWeight;
+  let wait = 0;
+  for (const x of cpu.rq) wait += NICE_TO_WEIGHT[x.nice + 20];
+  w[0] = NICE_TO_WEIGHT[t.nice + 20];
+  w[1] = wait;
+  return w;
+}
+
+/**
+ * pick_next_task(): prev if still runnable, this CPU's queue, else pull an unpinned task
+ * from another CPU. After a preemption (`preempt`) prev is not a candidate while
+ * another task waits here: the reschedule was for that task.
+ */
+export function pickNext(m: Machine, cpu: Cpu, prev: Task, preempt = false): number {
   let n = 0;
   const cand = m.cand;
   if (cpu.goingDown) return cpu.idle.id;
-  if (!prev.isIdle && prev.state === TASK_RUNNING && allowed(prev, cpu)) cand[n++] = prev.id;
+  if (!prev.isIdle && prev.state === TASK_RUNNING && allowed(prev, cpu) && !(preempt && cpu.rq.length > 0)) cand[n++] = prev.id;
   for (const t of cpu.rq) cand[n++] = t.id;
   if (n === 0) for (const c of m.cpus) if (c !== cpu) for (const t of c.rq) if (allowed(t, cpu)) cand[n++] = t.id;
   if (n === 0) return cpu.idle.id;
@@ -125,6 +143,7 @@ export function pickNext(m: Machine, cpu: Cpu, prev: Task): number {
 
 export function contextSwitch(m: Machine, cpu: Cpu, prev: Task, next: Task): void {
   prev.onCpu = false;
+  prev.lastOffCpu = m.now;
   prev.frames[prev.fdepth - 1].resumePending = true;
   // a preempted task stays on this CPU's runqueue, unless its affinity or a CPU going down moves it
   if (!prev.isIdle && prev.state === TASK_RUNNING) enqueue(m, prev, usable(prev, cpu) ? cpu.id : selectCpu(m, prev));

@@ -76,17 +76,16 @@ export function tick(m: Machine, every: number): void {
 export function probeStep(m: Machine, cpu: number, site: number, kind: number, addr: number, val: number): void {
   const b = m.probe!;
   if (b.full) return;
-  b.add(cpu, site, kind, addr, val);
+  const f = m.cpus[cpu].curr.top;
+  b.add(cpu, site, kind, addr, val, Math.min(f.low, f.depth));
+  f.low = f.depth;
   if (b.n === PROBE_STEPS >> 1) state.get(m)!.midNs = m.now;
   if (b.full) m.nextProbe = m.steps + 1; // prove at the next step boundary
 }
 
 /** The function a loop iterates in: the outermost frame on the CPU's stack that one of its steps runs in. */
 function loopFn(m: Machine, l: Loop): string {
-  const f = m.cpus[l.cpu].curr.top;
-  const ids = new Set(l.sites.map((s) => sites[s].fn.id));
-  for (let d = 0; d < f.depth; d++) if (ids.has(f.fns[d])) return functions[f.fns[d]].name;
-  return sites[l.sites[0]].fn.name;
+  return functions[m.cpus[l.cpu].curr.top.fns[l.depth - 1]].name;
 }
 
 function prove(m: Machine, st: ProbeState): void {
@@ -95,7 +94,12 @@ function prove(m: Machine, st: ProbeState): void {
   if (markOf(m) !== st.startMark) return;
   const cpus = new Set<number>();
   for (let i = b.n >> 1; i < b.n; i++) cpus.add(b.cpu[i]);
-  const loops = findLoops(b, [...cpus]);
+  // every CPU that could step must be one of the loops (a strategy that starved one proves nothing)
+  for (const c of m.cpus) if (m.isEligible(c.id) && !cpus.has(c.id)) return;
+  const loops = findLoops(b, [...cpus], (c, depth) => {
+    const f = m.cpus[c].curr.top;
+    return depth <= f.depth && functions[f.fns[depth - 1]].memoryDriven;
+  });
   if (!loops) return;
   // a task waiting for one of these CPUs could preempt a loop that passes a scheduling point
   const schedPoint = (l: Loop) => m.cpus[l.cpu].lastResched >= st.midNs;

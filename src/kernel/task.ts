@@ -46,6 +46,8 @@ export class Task {
   nice = 0;
   /** SCHED_FIFO (sched_set_fifo()): not preempted by fair tasks */
   rt = false;
+  /** simulated time it was last switched out (delay_tsc()'s migration check) */
+  lastOffCpu = 0;
 
   constructor(
     m: Machine,

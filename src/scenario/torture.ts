@@ -20,7 +20,7 @@ import {
   ORD_PLAIN, ORD_RELEASE, type KGen, type Port,
 } from '../kernel/port.ts';
 import { kfunc, memoryDriven, site } from '../kernel/sites.ts';
-import { F_udelay, udelay } from '../kernel/delay.ts';
+import { F_udelay, mdelay, udelay } from '../kernel/delay.ts';
 import { cond_resched, preempt_schedule_common, schedule } from '../sched/core.ts';
 import type { HazptrVersion } from '../hazptr/version.ts';
 
@@ -395,7 +395,7 @@ function* read_delay(io: Port, t: Torture): KGen {
   const canSleep = cpu.preemptCount === 0 && !cpu.irqsOff;
   const shortSpin = cpu.irqsOff || cpu.preemptCount >= 0x10000;
   const nr = t.nrealreaders;
-  if (!(yield rand(io, nr * 2000 * 300))) yield udelay(io, (shortSpin ? 5 : 300) * MS);
+  if (!(yield rand(io, nr * 2000 * 300))) yield mdelay(io, shortSpin ? 5 : 300); // mdelay(longdelay_ms)
   if (!(yield rand(io, nr * 2 * 200))) yield udelay(io, 200 * US);
   if (canSleep && !(yield rand(io, nr * 500))) yield torture_preempt_schedule(io);
   if (canSleep && t.p.reader_sleep_us > 0) yield hrtimeout(io, t.p.reader_sleep_us * US, 0);
@@ -637,7 +637,7 @@ function* preemptTask(io: Port, t: Torture): KGen {
     // busy, for that long (interrupts come in; fair tasks do not preempt a FIFO task) ...
     m.setFifo(io.task, true);
     m.setAffinity(io.task, -1);
-    yield udelay(io, t.p.preempt_duration * MS);
+    yield mdelay(io, t.p.preempt_duration);
     m.setFifo(io.task, false); // ... sched_set_normal(current, 0)
     yield stutter_wait(io, t); // after sched_set_normal()
   } while (!t.mustStop());

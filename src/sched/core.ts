@@ -40,7 +40,7 @@ export function* __schedule(io: Port, preempt: boolean): KGen {
   io.local_irq_disable();
   // rcu_note_context_switch(preempt); migrate_disable_switch(rq, prev);  (not modelled)
   yield io.m.hazptr.note_context_switch(io, CORE_C_NOTE_CONTEXT_SWITCH_LINE);
-  const next = yield io.op(OP_PICK, S_pick);
+  const next = yield io.op(OP_PICK, S_pick, preempt ? 1 : 0);
   if (next !== io.task.id) yield io.op(OP_SWITCH, S_switch, next);
   // finish_task_switch(): raw_spin_rq_unlock_irq(rq)
   io.local_irq_enable();

@@ -1,8 +1,10 @@
 /**
  * The uniform-random strategy: every choice uniform over its options, except
  * preemption, which happens with probability `preemptRate` at each step where
- * the running task may be preempted, and pick_next_task(), which draws in
- * proportion to the candidates' CFS weights (nice levels). Seeded through seedrandom; nothing else.
+ * the running task may be preempted, scaled by min(1, waiting weight / running
+ * weight) so that a nice-0 task is seldom preempted for a nice-19 one, and
+ * pick_next_task(), which draws in proportion to the candidates' CFS weights
+ * (nice levels). Seeded through seedrandom; nothing else.
  */
 import seedrandom from 'seedrandom';
 import { D_PREEMPT, type Strategy } from './strategy.ts';
@@ -16,7 +18,7 @@ export class RandomStrategy implements Strategy {
 
   choose(kind: number, n: number, _options?: Int32Array, weights?: Int32Array): number {
     const r = this.rng();
-    if (kind === D_PREEMPT) return r < this.preemptRate ? 1 : 0;
+    if (kind === D_PREEMPT) return r < this.preemptRate * (weights ? Math.min(1, weights[1] / weights[0]) : 1) ? 1 : 0;
     if (weights) {
       let total = 0;
       for (let i = 0; i < n; i++) total += weights[i];
