@@ -34,7 +34,7 @@ describe('hazptrtorture reproduces the reviewers\' GPF', () => {
     const r = runScenario(loadScenario('scenarios/hazptrtorture-preempt-kasan.yaml'), { seed: 1 });
     // the reader deferred the pending object; do_pending released and kfree'd it; the reader's CPU slot
     // still names its ctx, so the reader's next preemption chains a backup slot inside freed memory
-    expect(r.bug?.signature).toBe('KASAN: slab-use-after-free | hlist_add_head < hazptr_chain_backup_slot < hazptr_note_context_switch < __schedule < preempt_schedule_irq < hazptr_torture_reader < kthread');
+    expect(r.bug?.signature).toBe('KASAN: slab-use-after-free | hazptr_note_context_switch < __schedule < preempt_schedule_irq < hazptr_torture_reader < kthread');
     const post = r.bug!.post.join('\n');
     expect(post).toContain('which belongs to the cache kmalloc-96 of size 96'); // struct hazptr_pending, 72 bytes
     expect(post).toMatch(/Freed by task \d+:\n kfree\n hazptr_torture_do_one_pending\n hazptr_torture_do_pending/);
@@ -117,22 +117,43 @@ describe('--bootarg', () => {
 });
 
 describe('the story under the report is derived from the recorded run', () => {
-  it('torture, PREEMPT seed 1: the release racing hazptr_note_context_switch, the overwritten ctx->slot, the double chaining', () => {
+  /** comm-pid, CPU, flags, time, as ftrace prints them, then "function: " at column 51 */
+  const COLUMNS = /^ *\S+-\d+ +\[\d{3}\] [d.][N.][h.][0-9a-f.]\. +\d+\.\d{6}: \S+: /;
+  const stepLines = (story: string[]) => story.filter((l) => !l.startsWith('hazsim: ') && !l.startsWith('  ... ('));
+
+  it('torture, PREEMPT seed 1: each step in ftrace\'s columns; the release racing hazptr_note_context_switch; the IPI handler named apart from the task it interrupted', () => {
     const r = runScenario(loadScenario('scenarios/hazptrtorture-preempt.yaml'), { seed: 1, story: true });
     const story = r.story!.join('\n');
-    expect(story).toMatch(/hazsim: the story of hazptr_ctx 0x[0-9a-f]+ \(in the 72-byte object at 0x[0-9a-f]+\)/);
-    expect(story).toMatch(/cpu\d hazptr_torture_ hazptr_release: reads ctx->slot = CPU\d's per-CPU slot 0x[0-9a-f]+, not the backup slot, so it will not unchain \(RACE: cpu\d hazptr_torture_ is inside hazptr_note_context_switch\(\) for this ctx\)/);
-    expect(story).toContain('(OVERWRITES ctx->slot =');
-    expect(story).toContain('while it is still chained (CHAINED TWICE)');
-    expect(story).toContain('the list head still points at the node being deleted');
+    expect(r.story![0]).toMatch(/^hazsim: the story of hazptr_ctx 0x[0-9a-f]+ \(in the 72-byte object at 0x[0-9a-f]+\), from the recorded run:$/);
+    // the module's kthreads all print as "hazptr_torture_" (TASK_COMM_LEN): the story says which pid runs what
+    expect(r.story![1]).toMatch(/^hazsim: hazptr_torture_-\d+ runs hazptr_torture_do_pending\(\); (hazptr_torture_-\d+, )*hazptr_torture_-\d+ run hazptr_torture_reader\(\); hazptr_torture_-\d+ runs hazptr_torture_writer\(\)$/);
+    for (const l of stepLines(r.story!)) {
+      expect(l).toMatch(COLUMNS);
+      expect(l.indexOf(': ')).toBe(49);
+    }
+    // the release by one task, while another task on another CPU is inside hazptr_note_context_switch()
+    expect(story).toMatch(/^ hazptr_torture_-(\d+) +\[00(\d)\] \.\.\.1\. +[\d.]+: hazptr_release: reads ctx->slot = CPU(\d)'s per-CPU slot 0x[0-9a-f]+, not the backup slot, so it will not unchain \(RACE: hazptr_torture_-(?!\1\b)\d+ on CPU\3 is inside hazptr_note_context_switch\(\) for this ctx\)$/m);
+    // an IPI handler's acquire: 'h' in the flags, the interrupted task's comm-pid in the columns and in the prose
+    expect(story).toMatch(/^ hazptr_torture_-(\d+) +\[00(\d)\] d.h[0-9a-f.]\. +[\d.]+: \w*hazptr_acquire: in the IPI handler on CPU\2, interrupting hazptr_torture_-\1: acquires into CPU\2's per-CPU slot 0x[0-9a-f]+$/m);
+    expect(story).toContain(' hazptr_torture_-105     [001] dNh1.     0.103468: hazptr_acquire: in the IPI handler on CPU1, interrupting hazptr_torture_-105: acquires into CPU1\'s per-CPU slot 0xffff88807fa40000');
+    // then the interrupted task itself, in task context (no 'h'), switches out and chains the backup slot a second time
+    expect(story).toContain(' hazptr_torture_-105     [001] dN.1.     0.103498: hazptr_note_context_switch: starts moving the ctx\'s per-CPU slot to its backup slot');
+    expect(story).toContain(' hazptr_torture_-105     [001] dN.2.     0.103502: hazptr_chain_backup_slot: chains the backup slot on the list at 0xffff88807fa40088 while it is still chained (CHAINED TWICE)');
+    expect(story).toMatch(/hlist_del\(\) poisons the node \(next = LIST_POISON1\) WHILE IT IS STILL CHAINED/);
+    expect(story).toContain('SLUB reuses it WHILE ITS BACKUP SLOT IS STILL CHAINED');
+    // an __hlist_del of another node whose next is ours is not a self-loop deletion
+    expect(story).not.toContain('still points at the node being deleted');
   });
 
   it('cross-task handoff seed 1: the same race, told from its own run', () => {
     const r = runScenario(parseScenario(readFileSync('scenarios/cross-task-handoff.yaml', 'utf8'), 'h.yaml'), { seed: 1, story: true });
     const story = r.story!.join('\n');
-    expect(story).toContain('cpu1 releaser hazptr_release: reads ctx->slot = CPU0\'s per-CPU slot 0xffff88807fa00000, not the backup slot, so it will not unchain (RACE: cpu0 acquirer is inside hazptr_note_context_switch() for this ctx)');
-    expect(story).toContain('copies the per-CPU slot into the backup slot: NULL (it was cleared meanwhile)');
-    expect(story).toContain('hlist_add_head: n->next = n: the list is now a self-loop');
+    for (const l of stepLines(r.story!)) expect(l).toMatch(COLUMNS);
+    expect(r.story![1]).not.toMatch(/^hazsim: /); // every comm is its own: no need to say who runs what
+    expect(story).toContain('        releaser-101     [001] ...1.     0.000001: hazptr_release: reads ctx->slot = CPU0\'s per-CPU slot 0xffff88807fa00000, not the backup slot, so it will not unchain (RACE: acquirer-100 on CPU0 is inside hazptr_note_context_switch() for this ctx)');
+    expect(story).toContain('        acquirer-100     [000] d..1.     0.000001: hazptr_note_context_switch: copies the per-CPU slot into the backup slot: NULL (it was cleared meanwhile) (RACE: the hazptr_release of releaser-101 on CPU1 cleared that per-CPU slot at 0.000001, inside this hazptr_note_context_switch())');
+    expect(story).toContain('        acquirer-100     [000] d..2.     0.000002: hlist_add_head: n->next = n: the list is now a self-loop');
+    expect(story).toContain('        releaser-101     [000] d..2.     0.000003: __hlist_del: *pprev = next = the node itself: the list head still points at the node being deleted');
   });
 
   it('a clean run has no story', () => {
