@@ -45,59 +45,9 @@ import * as stall from './stall.ts';
 import type { ProbeBuffer } from './loop-proof.ts';
 import { TASK_DEAD, TASK_UNINTERRUPTIBLE, Cpu, type Task } from './task.ts';
 
-export interface MachineConfig {
-  cpus: number;
-  preempt: 'full' | 'none';
-  kasan: boolean;
-  /** CONFIG_PROVE_LOCKING: lockdep assertions and lock-balance checks */
-  lockdep: boolean;
-  /** CONFIG_DEBUG_PREEMPT: this_cpu_ptr() in preemptible code */
-  debugPreempt: boolean;
-  /** simulated nanoseconds one step costs */
-  stepNs: number;
-  /** probability that a preemptible step is preempted, when another task waits */
-  preemptRate: number;
-  maxSteps: number;
-  /** simulated time limit (ns) */
-  maxTimeNs: number;
-  softLockupNs: number;
-  hungTaskNs: number;
-  /** how many steps the report shows before a bug */
-  historySteps: number;
-  /** "7.0.0-rc1" etc., printed on CPU: lines */
-  release: string;
-  /** check at the end that no slot or backup slot still holds an address (default on) */
-  quiescence?: boolean;
-}
+import { FL_HARDIRQ, FL_IRQS_OFF, FL_NEED_RESCHED, type EndReason, type LogLine, type MachineConfig, type StepRecord } from './machine-types.ts';
+export { FL_HARDIRQ, FL_IRQS_OFF, FL_NEED_RESCHED, type EndReason, type LogLine, type MachineConfig, type StepRecord } from './machine-types.ts';
 
-export interface LogLine {
-  t: number;
-  text: string;
-  /** the CPU whose step printed it, -1 outside any step (a timer) */
-  cpu: number;
-  /** the task current on that CPU (its id), -1 outside any step */
-  task: number;
-}
-
-export type EndReason = 'done' | 'bug' | 'budget' | 'time' | 'divergence';
-
-/** One executed step, as kept in the history ring and passed to a tracer. */
-export interface StepRecord {
-  t: number;
-  cpu: number;
-  task: number;
-  site: number;
-  kind: number;
-  addr: number;
-  val: number;
-  /** the CPU's state at the step, as ftrace's flag columns show it (FL_* bits, preempt depth in the low byte) */
-  flags: number;
-}
-
-/** StepRecord.flags: irqs off ('d'), a task waits on this CPU's runqueue ('N'), in hardirq ('h'); bits 0-7: preempt depth */
-export const FL_IRQS_OFF = 0x100;
-export const FL_NEED_RESCHED = 0x200;
-export const FL_HARDIRQ = 0x400;
 const HARDIRQ_OFFSET = 0x10000;
 /** how often (in steps) the machine considers probing for an endless loop (stall.ts) */
 const PROBE_EVERY = 1 << 16;
