@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from './helpers.ts';
-import { groupBySignature, shardSeeds } from '../src/cli/hunt.ts';
+import { groupBySignature, shardSeeds, summaryTable } from '../src/cli/hunt.ts';
 
 
 const dir = mkdtempSync(join(tmpdir(), 'hazsim-hunt-'));
@@ -64,6 +64,21 @@ describe('hunt', () => {
     expect(before).toContain('"done_through":100');
     const rest = await cli(['hunt', HANDOFF, '--seeds', '1..150', '--jobs', '2', '--out', f, '--resume']);
     expect(rest.out).toBe(full.out);
+  });
+
+  it('seeds stalled at budget are listed under their own heading, never as clean or among the signatures', () => {
+    const rows = groupBySignature([
+      { seed: 3, signature: 'general-protection-fault | f < g', kind: 'general-protection-fault', headline: 'Oops', steps: 1 },
+      { seed: 5, signature: 'stalled-at-budget | hazptr_torture_do_pending < kthread', kind: 'stalled-at-budget', headline: 'hazsim: step budget exhausted while CPU0 spins in hazptr_torture_do_pending (no scheduling point since 0.000007)', steps: 2 },
+      { seed: 9, signature: 'stalled-at-budget | hazptr_torture_do_pending < kthread', kind: 'stalled-at-budget', headline: '', steps: 2 },
+    ]);
+    const out = summaryTable(rows, 10, (seed) => `run --seed ${seed}`);
+    expect(out[0]).toBe('hazsim: 10 seeds, 3 failing (2 stalled at budget), 1 signature');
+    const stalled = out.findIndex((l) => l.startsWith('stalled at budget'));
+    expect(stalled).toBeGreaterThan(0);
+    expect(out.slice(1, stalled).join('\n')).not.toContain('stalled-at-budget');
+    expect(out[stalled + 2]).toMatch(/^ +2 +5 +hazptr_torture_do_pending < kthread$/);
+    expect(out.slice(-2)).toEqual(['  run --seed 3', '  run --seed 5']);
   });
 
   it('bad input is one line and exit 2', async () => {
