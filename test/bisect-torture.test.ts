@@ -24,7 +24,7 @@ describe('bisect (torture)', () => {
     expect(s.to).toBeLessThan(s.from);
     // the shrunk run still shows the race's traces: the release racing hazptr_note_context_switch()
     // in one of its two orders, or its consequence, the node chained twice
-    expect(r.out).toMatch(/CHAINED TWICE|\(RACE: cpu\d hazptr_torture_ is inside hazptr_note_context_switch\(\) for this ctx\)|\(RACE: cpu\d hazptr_torture_'s hazptr_release cleared that per-CPU slot at [\d.]+, inside this hazptr_note_context_switch\(\)\)/);
+    expect(r.out).toMatch(/CHAINED TWICE|\(RACE: hazptr_torture_-\d+ on CPU\d is inside hazptr_note_context_switch\(\) for this ctx\)|\(RACE: (the IPI handler on CPU\d, interrupting )?hazptr_torture_-\d+(,| on CPU\d) cleared that per-CPU slot in hazptr_release\(\) at [\d.]+, inside this hazptr_note_context_switch\(\)\)/);
     expect(r.err).toMatch(/bisect: prefix search: \d+\.\.\d+ of \d+ decisions \(\d+ runs\)/);
     const replay = await cli(['replay', 'scenarios/hazptrtorture-preempt.yaml', f, '--quiet']);
     expect(replay.code).toBe(1);

@@ -25,8 +25,12 @@ describe('bisect', () => {
     const s = switches(a.out);
     expect(s.to).toBeLessThanOrEqual(10);
     expect(s.from).toBeGreaterThan(100);
-    expect(a.out).toContain('(RACE: cpu0 acquirer is inside hazptr_note_context_switch() for this ctx)');
-    expect(a.out).toMatch(/^ +\d+\. cpu\d \S+ .*<-- switch$/m);
+    expect(a.out).toContain('(RACE: acquirer-100 on CPU0 is inside hazptr_note_context_switch() for this ctx)');
+    // the numbered story in ftrace's columns; a switch point is a step on another CPU than the step before
+    const numbered = [...a.out.matchAll(/^ *(\d+)\. +\S+-\d+ +\[(\d{3})\] [d.][N.][h.][0-9a-f.]\. +\d+\.\d{6}: \S+: .*$/gm)];
+    expect(numbered.length).toBe(40);
+    numbered.forEach((n, i) => expect(n[0].endsWith('<-- switch')).toBe(i > 0 && n[2] !== numbered[i - 1][2]));
+    expect(numbered.some((n) => n[0].endsWith('<-- switch'))).toBe(true);
   });
 
   it('--shrink-scenario makes the scenario smaller while the seed still fails the same way', async () => {

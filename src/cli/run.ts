@@ -9,6 +9,7 @@ import { siteKey, startRun, type RunResult } from '../scenario/run.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { writeScheduleText } from '../sched/schedule-file.ts';
 import { formatRun, jsonRun } from '../report/dmesg.ts';
+import { fmtStepLine, TRACE_HEADER } from '../report/ftrace.ts';
 import { EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK } from './errors.ts';
 import { checkWritable, writeText } from './files.ts';
 import type { CliIO } from './index.ts';
@@ -86,10 +87,11 @@ export function runCommand(io: CliIO): Command {
       const steps = parseStepsArg(opts.steps);
       if (opts.saveSchedule) checkWritable('--save-schedule', opts.saveSchedule);
       const scenario = loadScenario(file, opts.bootarg);
-      const traceLines: string[] = [];
+      // --trace: ftrace's column legend, then every step and console line as the trace file prints them
+      const traceLines: string[] = opts.trace && !opts.json ? [...TRACE_HEADER] : [];
       const run = startRun(scenario, {
         seed, maxSteps: steps, story: !opts.json,
-        trace: opts.trace && !opts.json ? (l) => { traceLines.push(l); if (traceLines.length >= 4096) io.out(traceLines.splice(0).join('\n')); } : undefined,
+        trace: opts.trace && !opts.json ? (l) => { traceLines.push(fmtStepLine(l)); if (traceLines.length >= 4096) io.out(traceLines.splice(0).join('\n')); } : undefined,
       });
       const showProgress = io.status && !opts.json && !opts.quiet && !(opts.trace && io.isTTY);
       const finished = await stepInChunks(run.machine, showProgress ? new Progress(io.err, io.status) : undefined);

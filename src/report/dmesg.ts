@@ -6,7 +6,7 @@
 import { Chalk } from 'chalk';
 import { fmtSecs } from '../kernel/reports.ts';
 import type { RunResult } from '../scenario/run.ts';
-import { fmtStepLine } from '../scenario/run.ts';
+import { fmtStepLine } from './ftrace.ts';
 import { oopsLines } from './oops.ts';
 
 export const RELEASE = '7.0.0-rc1-hazsim';

@@ -14,6 +14,7 @@
 import { BisectStrategy, switchPoints } from '../sched/bisect.ts';
 import type { Scenario } from './schema.ts';
 import { runScenario, type RunResult } from './run.ts';
+import { fmtStepLine, type StepLine } from '../report/ftrace.ts';
 
 export interface BisectResult {
   original: RunResult;
@@ -81,25 +82,22 @@ export function bisect(s: Scenario, seed: number, o: { maxSteps?: number; maxRun
   return { original, final, runs: runs + 2, prefix, originalSwitches: switchPoints(rec).length, finalSwitches: switchPoints(exact).length };
 }
 
-/** The last steps of a run as a numbered story, with the switch points marked. */
+/** The last steps of a run as a numbered story in ftrace's columns, with the switch points marked. */
 export function numberedStory(s: Scenario, r: RunResult, last = 40): string[] {
-  const lines: { text: string; cpu: number }[] = [];
+  const lines: StepLine[] = [];
   runScenario(s, {
     seed: r.seed, replay: r.schedule.snapshot(), maxSteps: r.steps + 10,
     trace: (l) => {
-      const cpu = Number(/\] cpu(\d+) /.exec(l)?.[1] ?? -1);
-      lines.push({ text: l, cpu });
+      if (l.event !== 'step') return;
+      lines.push(l);
       if (lines.length > last * 4) lines.splice(0, lines.length - last);
     },
   });
   const tail = lines.slice(-last);
-  const out: string[] = [];
-  tail.forEach((l, i) => {
-    const prev = i > 0 ? tail[i - 1].cpu : -1;
-    const mark = i > 0 && l.cpu !== prev ? '  <-- switch' : l.text.includes(' preempted') ? '  <-- preemption' : '';
-    out.push(`${String(i + 1).padStart(3)}. ${l.text.replace(/^\[\s*[\d.]+\]\s*/, '')}${mark}`);
+  return tail.map((l, i) => {
+    const mark = i > 0 && l.cpu !== tail[i - 1].cpu ? '  <-- switch' : l.what === 'preempted' ? '  <-- preemption' : '';
+    return `${String(i + 1).padStart(3)}. ${fmtStepLine(l)}${mark}`;
   });
-  return out;
 }
 
 

@@ -4,8 +4,8 @@
  */
 import { MEM_BASE, POISON_BASE } from '../kernel/addr.ts';
 import type { Bug } from '../kernel/bugs.ts';
-import type { EndReason, LogLine, Machine, StepRecord } from '../kernel/machine.ts';
-import { fmtSecs } from '../kernel/reports.ts';
+import { FL_HARDIRQ, FL_IRQS_OFF, FL_NEED_RESCHED, type EndReason, type LogLine, type Machine, type StepRecord } from '../kernel/machine.ts';
+import type { Cpu } from '../kernel/task.ts';
 import { OP_NAMES, OP_LOAD, OP_CMPXCHG, OP_XCHG, OP_STORE, OP_PICK, OP_SWITCH, OP_KMALLOC, OP_RAND } from '../kernel/port.ts';
 import { sites } from '../kernel/sites.ts';
 import { RandomStrategy } from '../sched/random.ts';
@@ -15,6 +15,7 @@ import type { Strategy } from '../sched/strategy.ts';
 import type { Scenario } from './schema.ts';
 import { buildMachine } from './workload.ts';
 import { findSubject, tell, watch } from './story.ts';
+import { taskColumns, type StepLine } from '../report/ftrace.ts';
 
 export interface RunOptions {
   seed: number;
@@ -27,18 +28,13 @@ export interface RunOptions {
   /** any other strategy (bisect's) instead of the seeded one */
   strategy?: Strategy;
   maxSteps?: number;
-  /** called with each step's formatted line (--trace) */
-  trace?: (line: string) => void;
+  /**
+   * called with each step (--trace), and with each console line printed since the
+   * last one, in the order they happened (format with report/ftrace.ts)
+   */
+  trace?: (line: StepLine) => void;
   /** after a report, replay the run to tell the story of the hazptr_ctx at its centre */
   story?: boolean;
-}
-
-export interface StepLine {
-  t: number;
-  cpu: number;
-  comm: string;
-  fn: string;
-  what: string;
 }
 
 export interface RunResult {
@@ -93,9 +89,41 @@ export function startRun(s: Scenario, o: RunOptions): { machine: Machine; result
   }
   if (o.trace) {
     const tr = o.trace;
-    m.tracer = (r) => tr(fmtStepLine(stepLine(m, r)));
+    traceConsole(m, tr);
+    m.tracer = (r) => tr(stepLine(m, r));
   }
   return { machine: m, result: () => result(s, o, m, replay) };
+}
+
+/**
+ * --trace: each printk line as ftrace's printk:console event, passed on as it is
+ * printed, so console and step lines come in the order they happened; what the
+ * machine printed while it was built (the boot code) comes first. A line takes the
+ * context of its printk: the CPU, its current task and the flags a step there would
+ * record. A line printed outside any step (cpu -1: the boot code, and the machine's
+ * own work between steps: timers, a CPU's offlining completed, hazsim's notes) has
+ * no CPU or task in the model; it shows as <idle>-0 on CPU0, the boot CPU, where the
+ * boot code runs as swapper/0, with no flags set.
+ */
+function traceConsole(m: Machine, out: (l: StepLine) => void): void {
+  for (const l of m.log) out(consoleLine(m, l, 0));
+  const printk = m.printk.bind(m);
+  m.printk = (text: string) => {
+    printk(text);
+    const l = m.log[m.log.length - 1];
+    out(consoleLine(m, l, l.cpu < 0 ? 0 : cpuFlags(m.cpus[l.cpu])));
+  };
+}
+
+/** The flags a step on `c` would record now (StepRecord.flags, as Machine.recordAt computes them). */
+function cpuFlags(c: Cpu): number {
+  const pc = c.preemptCount;
+  return (pc & 0xff) | (c.irqsOff ? FL_IRQS_OFF : 0) | (c.rq.length !== 0 ? FL_NEED_RESCHED : 0) | (pc >= HARDIRQ_OFFSET ? FL_HARDIRQ : 0);
+}
+const HARDIRQ_OFFSET = 0x10000;
+
+function consoleLine(m: Machine, l: LogLine, flags: number): StepLine {
+  return { event: 'console', t: l.t, cpu: Math.max(0, l.cpu), ...taskColumns(m, l.cpu < 0 ? -1 : l.task), flags, fn: 'console', what: l.text };
 }
 
 function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy | undefined): RunResult {
@@ -157,7 +185,6 @@ function fmtVal(m: Machine, v: number): string {
 
 export function stepLine(m: Machine, r: StepRecord): StepLine {
   const s = sites[r.site];
-  const t = m.tasks[r.task];
   let what = s.desc || OP_NAMES[r.kind];
   switch (r.kind) {
     case OP_LOAD:
@@ -183,9 +210,5 @@ export function stepLine(m: Machine, r: StepRecord): StepLine {
       what += ` -> ${r.val}`;
       break;
   }
-  return { t: r.t, cpu: r.cpu, comm: t.comm, fn: s.fn.name, what };
-}
-
-export function fmtStepLine(l: StepLine): string {
-  return `[${fmtSecs(l.t).padStart(13)}] cpu${l.cpu} ${l.comm} ${l.fn}: ${l.what}`;
+  return { event: 'step', t: r.t, cpu: r.cpu, ...taskColumns(m, r.task), flags: r.flags, fn: s.fn.name, what };
 }
