@@ -184,7 +184,7 @@ export function huntCommand(io: CliIO): Command {
     .option('--steps <n>', 'step budget per run (overrides limits.steps; 1000000 or 1e6)')
     .option('--bootarg <params>', 'hazptrtorture module parameters')
     .addOption(colorOption())
-    .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['hunt', HUNT_EXAMPLE, '--seeds', '1..100', '--steps', 250000, '--jobs', 2, '--out', 'hunt.jsonl'])}\n`)
+    .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['hunt', HUNT_EXAMPLE, '--seeds', '1..100', '--steps', 1200000, '--jobs', 2, '--out', 'hunt.jsonl'])}\n`)
     .action(async (file: string, opts: { seeds: string; jobs?: string; shard?: string; out?: string; resume?: boolean; stopAfter?: string; maxSeconds?: string; steps?: string; bootarg?: string }) => {
       const [a, b] = parseSeedRange(opts.seeds);
       const shard = opts.shard ? parseShard(opts.shard) : undefined;
