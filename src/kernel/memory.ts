@@ -276,7 +276,11 @@ export class Memory {
     if (this.kasan) {
       this.shadow.fill(SH_FREED, i, i + o.cache / 8);
       this.quarantine.push(a);
-      if (this.quarantine.length > QUARANTINE_OBJECTS) fl.push(this.quarantine.shift()!);
+      if (this.quarantine.length > QUARANTINE_OBJECTS) {
+        // the oldest object leaves the quarantine for its own size class's freelist on this CPU
+        const old = this.quarantine.shift()!;
+        this.freelist(this.objects.get(old)!.cache, cpu).push(old);
+      }
     } else {
       // SLUB stores the freelist pointer inside the free object, at
       // ALIGN_DOWN(object_size / 2, sizeof(void *)) (no FREELIST_HARDENED).

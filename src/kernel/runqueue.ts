@@ -9,10 +9,14 @@ import { D_PICK, D_WAKE_CPU } from '../sched/strategy.ts';
 import type { Machine } from './machine.ts';
 import { TASK_RUNNING, TASK_UNINTERRUPTIBLE, type Cpu, type Task } from './task.ts';
 
-/** Could idle `cpu` pull a waiting task from another CPU's runqueue? */
+/**
+ * Could idle `cpu` pull a waiting task from another CPU's runqueue? (newidle
+ * balance, roughly: only from a CPU that is running something; a task queued on
+ * an idle CPU is that CPU's to run, as the wakeup's resched IPI tells it.)
+ */
 export function pullable(m: Machine, cpu: Cpu): boolean {
   if (m.nWaiting === 0) return false;
-  for (const c of m.cpus) if (c !== cpu) for (const t of c.rq) if (allowed(t, cpu)) return true;
+  for (const c of m.cpus) if (c !== cpu && !c.curr.isIdle) for (const t of c.rq) if (allowed(t, cpu)) return true;
   return false;
 }
 
@@ -126,7 +130,7 @@ export function pickNext(m: Machine, cpu: Cpu, prev: Task, preempt = false): num
   if (cpu.goingDown) return cpu.idle.id;
   if (!prev.isIdle && prev.state === TASK_RUNNING && allowed(prev, cpu) && !(preempt && cpu.rq.length > 0)) cand[n++] = prev.id;
   for (const t of cpu.rq) cand[n++] = t.id;
-  if (n === 0) for (const c of m.cpus) if (c !== cpu) for (const t of c.rq) if (allowed(t, cpu)) cand[n++] = t.id;
+  if (n === 0) for (const c of m.cpus) if (c !== cpu && !c.curr.isIdle) for (const t of c.rq) if (allowed(t, cpu)) cand[n++] = t.id;
   if (n === 0) return cpu.idle.id;
   let k = 0;
   if (n > 1) {

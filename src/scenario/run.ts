@@ -60,7 +60,7 @@ export interface RunResult {
   diverged?: { index: number; message: string };
   /** task names by id ("comm/pid"), for schedule files */
   tasks: string[];
-  stats: { switches: number; preemptions: number; migrations: number; irqs: number; mutexWaits: number };
+  stats: { switches: number; preemptions: number; migrations: number; irqs: number; mutexWaits: number; skippedNs: number };
   schedule: Schedule;
 }
 
