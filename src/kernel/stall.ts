@@ -171,9 +171,12 @@ export function stallAtBudget(m: Machine): void {
   const t = cpu.curr;
   const fn = sites[t.top.site].fn.name;
   m.stall = { cpu: cpu.id, pid: t.pid, comm: t.comm, fn, since: cpu.lastResched };
+  // a CPU in a long udelay()/mdelay() may be what the spinning one waits for
+  const busy = m.cpus.filter((c) => c.online && c.busyUntil > m.now && c.curr.top.kind === OP_UDELAY)
+    .map((c) => `hazsim: CPU${c.id} ${c.curr.comm}/${c.curr.pid} is inside udelay()/mdelay() until at least ${fmtSecs(c.busyUntil)}: CPU${cpu.id} may be waiting for it`);
   report(m, 'stalled-at-budget', cpu, t, {
     headline: `hazsim: step budget exhausted while CPU${cpu.id} spins in ${fn} (no scheduling point since ${fmtSecs(cpu.lastResched)})`,
-    pre: [`hazsim: ${t.comm}/${t.pid} has run on CPU${cpu.id} without passing a scheduling point for ${((m.now - cpu.lastResched) / 1e6).toFixed(3)} ms, the whole second half of the budget; more steps (--steps) or a lower limits.soft_lockup_ms would show whether it ever gets out`],
+    pre: [`hazsim: ${t.comm}/${t.pid} has run on CPU${cpu.id} without passing a scheduling point for ${((m.now - cpu.lastResched) / 1e6).toFixed(3)} ms, the whole second half of the budget; more steps (--steps) or a lower limits.soft_lockup_ms would show whether it ever gets out`, ...busy],
     ripSite: t.top.site, frames: t.top,
   });
 }
