@@ -104,6 +104,11 @@ describe('the story names each context', () => {
   const at = (t: number, site: number, kind: number, addr: number, val: number, flags: number, irq = 0): StoryStep =>
     ({ t, cpu: 1, task, site, kind, addr, val, flags, irq, irqName: irq ? 'IPI handler' : '' });
   const release = [at(3000, S.rel_load_slot, OP_LOAD, ctx, slot, 1), at(4000, S.rel_clear, OP_STORE, slot, 0, 1)];
+  // a step of the acquirer's hazptr_note_context_switch() on CPU0, whose items[0] is at cpu0slot
+  const acquirer = m.tasks.find((t) => t.comm === 'acquirer')!.id;
+  const cpu0slot = m.mem.regions.find((g) => g.kind === 'percpu' && g.owner === 0)!.lo;
+  const onCpu0 = (t: number, site: number, kind: number, addr: number, val: number): StoryStep =>
+    ({ t, cpu: 0, task: acquirer, site, kind, addr, val, flags: FL_IRQS_OFF | 1, irq: 0, irqName: '' });
 
   it('a step in an IPI handler: \'h\' in the flags, the interrupted task in the columns, the handler in the prose; not folded with that task\'s release', () => {
     const story = tell({ ctx, ctxSize: 56 }, [at(1000, S.acq_ctx_slot, OP_STORE, ctx, slot, FL_IRQS_OFF | FL_HARDIRQ | 1, 7), ...release], m);
@@ -115,18 +120,32 @@ describe('the story names each context', () => {
   });
 
   it('an IPI handler named as the actor in another line: the release that cleared the slot a context switch was copying', () => {
-    const acquirer = m.tasks.find((t) => t.comm === 'acquirer')!.id;
-    const cpu0slot = m.mem.regions.find((g) => g.kind === 'percpu' && g.owner === 0)!.lo;
-    const onCpu0 = (t: number, site: number, kind: number, addr: number, val: number): StoryStep =>
-      ({ t, cpu: 0, task: acquirer, site, kind, addr, val, flags: FL_IRQS_OFF | 1, irq: 0, irqName: '' });
     const story = tell({ ctx, ctxSize: 56 }, [
-      onCpu0(1000, S.ncs_ctx, OP_LOAD, cpu0slot + 8, ctx),
+      // hazptr_note_context_switch() finds CPU0's items[0] in use (hazptr.h:112), then reads its ctx (hazptr.h:114)
+      onCpu0(1000, S.ncs_test, OP_LOAD, cpu0slot, 0xffffffff82a00100),
+      onCpu0(1500, S.ncs_ctx, OP_LOAD, cpu0slot + 8, ctx),
       at(2000, S.rel_load_slot, OP_LOAD, ctx, cpu0slot, FL_IRQS_OFF | FL_HARDIRQ | 1, 3),
       at(3000, S.rel_clear, OP_STORE, cpu0slot, 0, FL_IRQS_OFF | FL_HARDIRQ | 1, 3),
       onCpu0(4000, S.ncs_backup, OP_STORE, ctx + CTX_BACKUP + BACKUP_SLOT, 0),
     ], m);
     expect(story[2]).toBe('        releaser-101     [001] d.h1.     0.000002: hazptr_release: in the IPI handler on CPU1, interrupting releaser-101: reads ctx->slot = CPU0\'s per-CPU slot 0xffff88807fa00000, not the backup slot, so it will not unchain (RACE: acquirer-100 on CPU0 is inside hazptr_note_context_switch() for this ctx)');
     expect(story[4]).toBe('        acquirer-100     [000] d..1.     0.000004: hazptr_note_context_switch: copies the per-CPU slot into the backup slot: NULL (it was cleared meanwhile) (RACE: the IPI handler on CPU1, interrupting releaser-101, cleared that per-CPU slot in hazptr_release() at 0.000003, inside this hazptr_note_context_switch())');
+  });
+
+  it('a release after the context switch found the slot in use (hazptr.h:112) but before it read the ctx (hazptr.h:114) is inside it', () => {
+    const story = tell({ ctx, ctxSize: 56 }, [
+      onCpu0(1000, S.ncs_test, OP_LOAD, cpu0slot, 0xffffffff82a00100),
+      at(2000, S.rel_load_slot, OP_LOAD, ctx, cpu0slot, 1),
+      at(2500, S.rel_clear, OP_STORE, cpu0slot, 0, 1),
+      onCpu0(3000, S.ncs_ctx, OP_LOAD, cpu0slot + 8, ctx),
+      onCpu0(4000, S.ncs_backup, OP_STORE, ctx + CTX_BACKUP + BACKUP_SLOT, 0),
+    ], m);
+    expect(story.slice(1)).toEqual([
+      '        acquirer-100     [000] d..1.     0.000001: hazptr_note_context_switch: starts moving the ctx\'s per-CPU slot to its backup slot',
+      '        releaser-101     [001] ...1.     0.000002: hazptr_release: reads ctx->slot = CPU0\'s per-CPU slot 0xffff88807fa00000, not the backup slot, so it will not unchain (RACE: acquirer-100 on CPU0 is inside hazptr_note_context_switch() for this ctx)',
+      '        releaser-101     [001] ...1.     0.000002: hazptr_release: clears CPU0\'s per-CPU slot 0xffff88807fa00000',
+      '        acquirer-100     [000] d..1.     0.000004: hazptr_note_context_switch: copies the per-CPU slot into the backup slot: NULL (it was cleared meanwhile) (RACE: releaser-101 on CPU1 cleared that per-CPU slot in hazptr_release() at 0.000002, inside this hazptr_note_context_switch())',
+    ]);
   });
 
   it('acquire and release in one context are folded as ordinary use', () => {

@@ -121,22 +121,66 @@ describe('the story under the report is derived from the recorded run', () => {
   const COLUMNS = /^ *(\S+)-(\d+) +\[(\d{3})\] ([d.][N.][h.][0-9a-f.]\.) +\d+\.\d{6}: \S+: /;
   const stepLines = (story: string[]) => story.filter((l) => !l.startsWith('hazsim: ') && !l.startsWith('  ... ('));
 
-  it('torture, PREEMPT seed 1: each step in ftrace\'s columns, who runs what, the release racing hazptr_note_context_switch', () => {
+  it('torture, PREEMPT seed 1: each step in ftrace\'s columns, who runs what, the releases racing hazptr_note_context_switch', () => {
     const r = runScenario(loadScenario('scenarios/hazptrtorture-preempt.yaml'), { seed: 1, story: true });
+    expect(r.bug?.signature).toBe(GPF);
     const story = r.story!.join('\n');
     expect(r.story![0]).toMatch(/^hazsim: the story of hazptr_ctx 0x[0-9a-f]+ \(in the 72-byte object at 0x[0-9a-f]+\), from the recorded run:$/);
     // the module's kthreads all print as "hazptr_torture_" (TASK_COMM_LEN): the story says which pid runs what
     expect(r.story![1]).toMatch(/^hazsim: ((hazptr_torture_-\d+, )*hazptr_torture_-\d+ runs? hazptr_torture_\w+\(\)(; |$))+$/);
-    expect(r.story![1]).toMatch(/hazptr_torture_-\d+ runs hazptr_torture_do_pending\(\)/);
+    expect(r.story![1]).toBe('hazsim: hazptr_torture_-100 runs hazptr_torture_do_pending(); hazptr_torture_-101, hazptr_torture_-102, hazptr_torture_-104 run hazptr_torture_reader()');
     for (const l of stepLines(r.story!)) {
       expect(l).toMatch(COLUMNS);
       expect(l.indexOf(': ')).toBe(49);
     }
-    // the release by one task, while another task on another CPU is inside hazptr_note_context_switch()
-    expect(story).toMatch(/^ hazptr_torture_-(\d+) +\[00(\d)\] \.\.\.1\. +[\d.]+: hazptr_release: reads ctx->slot = CPU(\d)'s per-CPU slot 0x[0-9a-f]+, not the backup slot, so it will not unchain \(RACE: hazptr_torture_-(?!\1\b)\d+ on CPU\3 is inside hazptr_note_context_switch\(\) for this ctx\)$/m);
-    expect(story).toContain('while it is still chained (CHAINED TWICE)');
-    // an __hlist_del of another node whose next is ours is not a self-loop deletion
-    expect(story).not.toContain('still points at the node being deleted');
+    for (const l of [
+      // 1. the deferred release (the do_pending kthread on CPU0) reads ctx->slot and clears CPU2's slot after the
+      // reader's hazptr_note_context_switch() on CPU2 found that slot in use (hazptr.h:112): the race begins there
+      ' hazptr_torture_-104     [002] dN.1.     0.103101: hazptr_note_context_switch: starts moving the ctx\'s per-CPU slot to its backup slot',
+      ' hazptr_torture_-100     [000] ...1.     0.103102: hazptr_release: reads ctx->slot = CPU2\'s per-CPU slot 0xffff88807fa80000, not the backup slot, so it will not unchain (RACE: hazptr_torture_-104 on CPU2 is inside hazptr_note_context_switch() for this ctx)',
+      ' hazptr_torture_-100     [000] .....     0.103103: hazptr_torture_do_one_pending: kfree()s the object holding the ctx',
+      ' hazptr_torture_-104     [002] dN.1.     0.103111: hazptr_note_context_switch: copies the per-CPU slot into the backup slot: NULL (it was cleared meanwhile) (RACE: hazptr_torture_-100 on CPU0 cleared that per-CPU slot in hazptr_release() at 0.103102, inside this hazptr_note_context_switch())',
+      'kmalloc() returns the object holding the ctx (SLUB reuses it WHILE ITS BACKUP SLOT IS STILL CHAINED from its previous life)',
+      // 2. the reader's next context switch chains the node again
+      ' hazptr_torture_-104     [002] dN.2.     0.103532: hazptr_chain_backup_slot: chains the backup slot on the list at 0xffff88807fa80070 while it is still chained (CHAINED TWICE)',
+      // 3. an IPI handler acquires for another reader on CPU2; that reader releases from CPU3 while the interrupted
+      // task's context switch moves the slot, acquires again, and the context switch overwrites its ctx->slot
+      ' hazptr_torture_-104     [002] dNh2.     0.103633: hazptr_acquire: in the IPI handler on CPU2, interrupting hazptr_torture_-104: acquires into CPU2\'s per-CPU slot 0xffff88807fa80000',
+      ' hazptr_torture_-101     [003] ...1.     0.103639: hazptr_release: reads ctx->slot = CPU2\'s per-CPU slot 0xffff88807fa80000, not the backup slot, so it will not unchain (RACE: hazptr_torture_-104 on CPU2 is inside hazptr_note_context_switch() for this ctx)',
+      ' hazptr_torture_-104     [002] dN.1.     0.103646: hazptr_note_context_switch: ctx->slot = backup slot (OVERWRITES ctx->slot = CPU3\'s per-CPU slot 0xffff88807fac0000 that hazptr_torture_-101 on CPU3 stored at 0.103642: no release will clear that slot now)',
+      ' hazptr_torture_-100     [000] d..2.     0.103653: hazptr_unchain_backup_slot: hlist_del() poisons the node (next = LIST_POISON1) WHILE IT IS STILL CHAINED (chained 3 times, this unchains once): a list still leads to the poisoned node',
+      // 4. the last poisoning: the node's next is itself, so the node before it keeps pointing at it
+      ' hazptr_torture_-104     [002] dN.2.     0.104815: __hlist_del: *pprev = next = the node itself: the node before it, 0xffff888003010190, still points at the node being deleted',
+      ' hazptr_torture_-104     [002] dN.2.     0.104816: hazptr_unchain_backup_slot: hlist_del() poisons the node (next = LIST_POISON1) WHILE IT IS STILL CHAINED (chained 3 times, this unchains once): a list still leads to the poisoned node',
+    ]) expect(story).toContain(l);
+  });
+
+  it('torture, PREEMPT seed 1: a self-loop deletion names what *pprev is, as the trace has it (the list head, or the node before it)', () => {
+    // the trace's "__hlist_del: store *pprev [addr]" steps: addr is the list head (per-CPU, 0xffff88807f...) or a node's next
+    const stores = new Map<string, string>();
+    const r = runScenario(loadScenario('scenarios/hazptrtorture-preempt.yaml'), {
+      seed: 1, story: true,
+      trace: (l) => {
+        if (l.fn !== '__hlist_del' || !l.what.startsWith('store *pprev')) return;
+        stores.set(`${l.comm}-${l.pid} ${l.cpu} ${Math.floor(l.t / 1000)}`, /\[(0x[0-9a-f]+)\]/.exec(l.what)![1]);
+      },
+    });
+    const self = stepLines(r.story!).filter((l) => l.includes('*pprev = next = the node itself'));
+    expect(self.length).toBeGreaterThanOrEqual(2);
+    let heads = 0;
+    for (const l of self) {
+      const [, comm, pid, cpu] = COLUMNS.exec(l)!;
+      const t = /(\d+)\.(\d{6}): /.exec(l)!;
+      const addr = stores.get(`${comm}-${pid} ${Number(cpu)} ${Number(t[1]) * 1e6 + Number(t[2])}`);
+      expect(addr, l).toBeDefined();
+      if (l.endsWith('the list head still points at the node being deleted')) {
+        heads++;
+        expect(addr, l).toBe('0xffff88807fa80070'); // CPU2's array[0]
+      } else {
+        expect(l).toContain(`the node before it, ${addr}, still points at the node being deleted`);
+      }
+    }
+    expect(heads).toBeLessThan(self.length);
   });
 
   it('acquire and release in IPI handlers (hazptr-stack, irq_acquire/irq_release): a handler\'s step has \'h\' and names the handler, its CPU and the task it interrupted, as the columns do', () => {

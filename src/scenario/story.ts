@@ -11,6 +11,7 @@
  * Nothing here is written for one bug: it reads the same sites the port labels.
  */
 import { LIST_POISON1, LIST_POISON2 } from '../kernel/addr.ts';
+import { HLIST_NODE_NEXT } from '../kernel/list.ts';
 import { FL_HARDIRQ, type Machine, type StepRecord } from '../kernel/machine.ts';
 import { OP_KFREE, OP_KMALLOC, OP_LOAD, OP_STORE } from '../kernel/port.ts';
 import { sites } from '../kernel/sites.ts';
@@ -147,7 +148,9 @@ export function tell(subject: Subject, steps: StoryStep[], m: Machine): string[]
     else if (r.site === S.acq_ctx_slot || r.site === S.sacq_ctx_slot) {
       lastAcquire = r;
       ev(r, s.fn.name, `acquires into ${slotName(r.val)}`, 'acq', r.val);
-    } else if (r.site === S.ncs_ctx) {
+    } else if (r.site === S.ncs_test && r.val !== 0) {
+      // watch() keeps this test only for a per-CPU slot whose item names the ctx: found in use, the slot
+      // is being moved from here (hazptr.h:112) until ctx->slot = backup_slot (hazptr.h:129)
       moving.set(r.cpu, r);
       ev(r, 'hazptr_note_context_switch', `starts moving the ctx's per-CPU slot to its backup slot`);
     } else if (r.site === S.ncs_ctx_slot && r.addr === ctx + CTX_SLOT) {
@@ -177,7 +180,9 @@ export function tell(subject: Subject, steps: StoryStep[], m: Machine): string[]
     } else if (s.fn.name === '__hlist_del' && s.desc === 'load n->next') {
       deleting.set(r.cpu, r.addr);
     } else if (s.fn.name === '__hlist_del' && s.desc === 'store *pprev' && r.val === node && deleting.get(r.cpu) === node) {
-      ev(r, '__hlist_del', '*pprev = next = the node itself: the list head still points at the node being deleted');
+      // pprev names a list head (per-CPU in v5) or the next field of the node before it (next is at offset 0)
+      const before = mem.regionOf(r.addr)?.kind === 'percpu' ? 'the list head' : `the node before it, ${mem.fmt(r.addr - HLIST_NODE_NEXT)},`;
+      ev(r, '__hlist_del', `*pprev = next = the node itself: ${before} still points at the node being deleted`);
     } else if (r.kind === OP_KFREE) {
       ev(r, s.fn.name, `kfree()s the object holding the ctx${chains > 0 ? ' WHILE ITS BACKUP SLOT IS STILL CHAINED' : ''}`);
     }
