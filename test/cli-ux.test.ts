@@ -258,7 +258,7 @@ describe('the files the docs examples write', () => {
 });
 describe('a long run', () => {
   it('shows progress on a terminal and stops on Ctrl-C with the command that replays it to that step, exit 130', async () => {
-    const NOPREEMPT = 'scenarios/hazptrtorture-nopreempt.yaml'; // seed 1 runs its whole budget
+    const NOPREEMPT = 'scenarios/hazptrtorture-nopreempt.yaml'; // seed 1 runs 1.12 M steps to its GPF: long enough to stop it at the first progress line
     const out: string[] = [];
     const err: string[] = [];
     const status: string[] = [];
