@@ -546,6 +546,7 @@ function* do_pending(io: Port, t: Torture): KGen {
   do {
     if (t.stutterPaused(m.now)) {
       for (let c = 0; c < m.cfg.cpus; c++) yield do_one_pending(io, t, c);
+      cpu = m.cfg.cpus - 1; // for_each_possible_cpu() leaves cpu = nr_cpu_ids: the next cpumask_next_wrap() is CPU 0
     } else {
       cpu = (cpu + 1) % m.cfg.cpus; // cpumask_next_wrap(cpu, cpu_possible_mask)
       yield do_one_pending(io, t, cpu);
