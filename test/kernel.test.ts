@@ -248,24 +248,41 @@ tasks:
   });
 
   it('no soft lockup for the same spin under preempt: full (preemptible) or with cond_resched', () => {
+    // the same 1 ms steps and 1 s threshold as above, where preempt: none without cond_resched locks up at 2.2 s
     const full = run(`
 name: no soft lockup
-machine: { cpus: 1, preempt: full }
-limits: { soft_lockup_ms: 0.5 }
+machine: { cpus: 1, preempt: full, step_ns: 1000000 }
+limits: { soft_lockup_ms: 1000 }
 tasks:
   - name: spinner
     program: [ { spin: 100000 } ]
 `, 1);
     expect(full.bug).toBeNull();
+    expect(full.simNs).toBeGreaterThan(50e9); // it really ran long past the threshold
     const cr = run(`
 name: no soft lockup
-machine: { cpus: 1, preempt: none }
-limits: { soft_lockup_ms: 0.5 }
+machine: { cpus: 1, preempt: none, step_ns: 1000000 }
+limits: { soft_lockup_ms: 1000 }
 tasks:
   - name: spinner
     program: [ { loop: { times: 100, do: [ { spin: 1000 }, cond_resched ] } } ]
 `, 1);
     expect(cr.bug).toBeNull();
+    expect(cr.simNs).toBeGreaterThan(50e9);
+  });
+
+  it('a threshold under the watchdog\'s 2^30 ns unit never prints "stuck for 0s"', () => {
+    const r = run(`
+name: tiny threshold
+machine: { cpus: 1, preempt: none, step_ns: 100000 }
+limits: { soft_lockup_ms: 1 }
+tasks:
+  - name: spinner
+    program: [ { spin: 100000 } ]
+`, 1);
+    expect(r.bug?.kind).toBe('soft-lockup');
+    expect(r.bug?.headline).toBe('watchdog: BUG: soft lockup - CPU#0 stuck for 1s! [spinner:100]');
+    expect(r.bug!.time).toBeGreaterThan(2 ** 30); // the first sample after get_timestamp() passed touch_ts + 0.001
   });
 
   it('hung task: a task blocked on a mutex past hung_task_ms', () => {

@@ -251,7 +251,9 @@ export function huntCommand(io: CliIO): Command {
               bySig.set(c.signature, n);
               if (n === 1) {
                 progress.clear();
-                io.err(`hunt: new signature at seed ${c.seed}: ${c.signature}`);
+                io.err(c.kind === 'stalled-at-budget'
+                  ? `hunt: seed ${c.seed} stalled at budget in ${c.signature.slice(c.signature.indexOf('|') + 1).trim()}`
+                  : `hunt: new signature at seed ${c.seed}: ${c.signature}`);
               }
             }
             if (commit % 100 === 0) out({ checkpoint: { done_through: lastDone } });
