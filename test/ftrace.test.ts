@@ -153,3 +153,27 @@ describe('the story names each context', () => {
     expect(story.slice(1)).toEqual(['        releaser-101     [001] ...1.     0.000001: hazptr_acquire: 1 x acquire and release in CPU1\'s per-CPU slot 0xffff88807fa40000 (ordinary use)']);
   });
 });
+
+describe('interrupt entry', () => {
+  it('the step that takes an interrupt shows irqs off (the gate disabled them), not yet hardirq', () => {
+    const s = parseScenario(`
+name: irq entry
+machine: { cpus: 1, preempt: full }
+tasks:
+  - name: t
+    program: [ { spin: 200 } ]
+irqs:
+  - name: tick
+    cpu: 0
+    every_us: 1
+    program: [ { spin: 2 } ]
+`, 'irq.yaml');
+    const m = buildMachine(s, new RandomStrategy(1, s.machine.preempt_rate));
+    const entries: number[] = [];
+    m.tracer = (r) => { if (r.kind === 0 && r.site > 0 && r.addr === 0 && r.val === 0 && (r.flags & FL_IRQS_OFF) !== 0) entries.push(r.flags); };
+    m.run();
+    expect(m.stats.irqs).toBeGreaterThan(0);
+    expect(entries.length).toBe(m.stats.irqs);
+    for (const f of entries) expect(f & FL_HARDIRQ).toBe(0);
+  });
+});

@@ -50,6 +50,7 @@ export function interruptPoint(m: Machine, io: Port): boolean {
 export function deliverIrq(m: Machine, cpu: Cpu, t: Task): void {
   const bit = cpu.irqPending & -cpu.irqPending;
   cpu.irqPending &= ~bit;
+  cpu.irqsOff = true; // the CPU entered the interrupt gate: the entry step already shows 'd'
   if (bit === IPI_BIT) {
     const call = cpu.ipiQueue.shift()!;
     if (cpu.ipiQueue.length) cpu.irqPending |= IPI_BIT;
