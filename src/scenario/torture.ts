@@ -331,7 +331,11 @@ function* stutter_wait(io: Port, t: Torture): KGen<boolean> {
   return ret;
 }
 
-/** torture_num_online_cpus(): num_online_cpus() */
+/**
+ * torture_num_online_cpus(): kernel/torture.c's torture_online_cpus, which starts at NR_CPUS and
+ * moves with torture_offline()/torture_online() only. With NR_CPUS = nr_cpu_ids (a kernel built for
+ * this machine) and torture_onoff the only hotplug actor, that is the number of online CPUs.
+ */
 function onlineCount(m: Machine): number {
   let n = 0;
   for (let c = 0; c < m.cfg.cpus; c++) if (m.cpuIsOnline(c)) n++;
