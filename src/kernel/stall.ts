@@ -83,7 +83,7 @@ export function probeStep(m: Machine, cpu: number, site: number, kind: number, a
   if (b.full) m.nextProbe = m.steps + 1; // prove at the next step boundary
 }
 
-/** The function a loop iterates in: the outermost frame on the CPU's stack that one of its steps runs in. */
+/** The function a loop iterates in: the innermost frame that stayed live through the analysed steps (Loop.depth). */
 function loopFn(m: Machine, l: Loop): string {
   return functions[m.cpus[l.cpu].curr.top.fns[l.depth - 1]].name;
 }
