@@ -1,6 +1,16 @@
-/** The hazptr versions a scenario can choose with `hazptr: <name>`. */
+/** The hazptr versions a scenario can choose with `hazptr: <name>` or `hazptr: { version: <name>, debug: true }`. */
 import type { HazptrVersion } from './version.ts';
 import { v5 } from './v5/hazptr.ts';
+import { v5Detach } from './v5-detach/hazptr.ts';
 
 export const versions: Record<string, HazptrVersion> = { v5 };
+// v5-detach is built on first use: its sites are registered after every module's,
+// so that no existing site id moves (they feed the schedule digest).
+Object.defineProperty(versions, 'v5-detach', { enumerable: true, get: v5Detach });
 export const versionNames = Object.keys(versions);
+
+/** The version a scenario runs: with `debug`, its CONFIG_HAZPTR_DEBUG build. */
+export function versionOf(name: string, debug = false): HazptrVersion {
+  const v = versions[name];
+  return debug && v.debug ? v.debug : v;
+}

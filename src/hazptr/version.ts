@@ -17,6 +17,10 @@ export interface HazptrVersion {
   hazptr_acquire(io: Port, ctx: number, addr_p: number, line: number): KGen<number>;
   hazptr_release(io: Port, ctx: number, addr: number, line: number): KGen;
   hazptr_synchronize(io: Port, addr: number, line: number): KGen;
+  /** hazptr_detach(), in versions that have it (v5-detach). */
+  hazptr_detach?(io: Port, ctx: number, line: number): KGen;
+  /** The same version built with CONFIG_HAZPTR_DEBUG, in versions that have it. */
+  readonly debug?: HazptrVersion;
   /** Called by __schedule() on the outgoing CPU. */
   note_context_switch(io: Port, line: number): KGen;
   /** After every task has ended: slots still holding an address, lists still holding nodes. */

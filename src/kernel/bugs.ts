@@ -22,7 +22,8 @@ export type BugKind =
   | 'quiescence-leak'
   | 'too-short-grace-period'
   | 'writer-stall'
-  | 'preempt-count-underflow';
+  | 'preempt-count-underflow'
+  | 'hazptr-debug-remote-release';
 
 export interface TraceEntry {
   fn: string;

@@ -9,7 +9,7 @@ import { LineCounter, isMap, isSeq, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { InputError } from '../cli/errors.ts';
 import { readText } from '../cli/files.ts';
-import { versionNames } from '../hazptr/index.ts';
+import { versionNames, versions } from '../hazptr/index.ts';
 import { NO_ARG_OPS, scenarioSchema, tortureSchema, type Op, type Scenario, type TortureInput } from './schema.ts';
 import { TORTURE_DEFAULTS, TortureRefused, resolveParams } from './torture.ts';
 
@@ -90,7 +90,13 @@ export function parseScenario(text: string, file: string, bootarg?: string): Sce
     if (!data.hazptrtorture) throw new InputError(`--bootarg: ${file} has no hazptrtorture: workload to pass module parameters to`);
     data.hazptrtorture = applyBootarg(data.hazptrtorture, bootarg);
   }
-  const s: Scenario = { ...data, tasks: data.tasks ?? [] };
+  const hz = data.hazptr;
+  const s: Scenario = {
+    ...data,
+    hazptr: typeof hz === 'string' ? hz : hz.version,
+    ...(typeof hz !== 'string' && hz.debug ? { hazptr_debug: true as const } : {}),
+    tasks: data.tasks ?? [],
+  };
   if (s.hazptrtorture) {
     try {
       resolveParams({ ...TORTURE_DEFAULTS, ...s.hazptrtorture }, s.machine.cpus);
@@ -99,7 +105,7 @@ export function parseScenario(text: string, file: string, bootarg?: string): Sce
       throw e;
     }
   }
-  semanticChecks(s, where);
+  semanticChecks(s, raw as { hazptr?: unknown }, where);
   return s;
 }
 
@@ -121,7 +127,7 @@ function valueAt(root: unknown, path: Path): unknown {
   return v;
 }
 
-const OP_NAMES = `acquire, release, deref, handoff, receive, update, sleep_us, udelay_us, spin, lock, unlock, spin_lock, spin_unlock, loop, ${NO_ARG_OPS.join(', ')}`;
+const OP_NAMES = `acquire, release, detach, deref, handoff, receive, update, sleep_us, udelay_us, spin, lock, unlock, spin_lock, spin_unlock, loop, ${NO_ARG_OPS.join(', ')}`;
 
 function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
   if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
@@ -147,11 +153,16 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
   return issue.message;
 }
 
-function semanticChecks(s: Scenario, where: (p: Path) => string): void {
+function semanticChecks(s: Scenario, raw: { hazptr?: unknown }, where: (p: Path) => string): void {
   const fail = (p: Path, msg: string): never => {
     throw new InputError(`${where(p)}: ${msg}`);
   };
-  if (!versionNames.includes(s.hazptr)) fail(['hazptr'], `unknown hazptr version '${s.hazptr}' (known: ${versionNames.join(', ')})`);
+  const hzPath: Path = typeof raw.hazptr === 'object' && raw.hazptr !== null ? ['hazptr', 'version'] : ['hazptr'];
+  if (!versionNames.includes(s.hazptr)) fail(hzPath, `unknown hazptr version '${s.hazptr}' (known: ${versionNames.join(', ')})`);
+  const version = versions[s.hazptr];
+  if (s.hazptr_debug && !version.debug) {
+    fail(['hazptr', 'debug'], `hazptr version '${s.hazptr}' has no CONFIG_HAZPTR_DEBUG (debug: is for ${versionNames.filter((n) => versions[n].debug).join(', ')})`);
+  }
   const objects = new Set<string>();
   s.objects.forEach((o, i) => {
     if (objects.has(o)) fail(['objects', i], `object '${o}' declared twice`);
@@ -206,6 +217,10 @@ function semanticChecks(s: Scenario, where: (p: Path) => string): void {
         case 'release':
         case 'deref':
           needCtx(o[key] as string, at, true);
+          break;
+        case 'detach':
+          needCtx(o[key] as string, at, true);
+          if (!version.hazptr_detach) fail(at, `hazptr version '${s.hazptr}' has no hazptr_detach() (detach: is for ${versionNames.filter((n) => versions[n].hazptr_detach).join(', ')})`);
           break;
         case 'handoff': {
           const h = o.handoff as { ctx: string; to: string };

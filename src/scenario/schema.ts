@@ -15,6 +15,7 @@ const noArgOps = ['schedule', 'cond_resched', 'preempt_disable', 'preempt_enable
 export type Op =
   | { acquire: string | { ctx: string; from?: string } }
   | { release: string }
+  | { detach: string }
   | { deref: string }
   | { handoff: { ctx: string; to: string } }
   | { receive: string }
@@ -35,6 +36,7 @@ export const opSchema: z.ZodType<Op> = z.lazy(() =>
     z.enum(noArgOps),
     z.strictObject({ acquire: z.union([name, z.strictObject({ ctx: name, from: name.optional() })]) }),
     z.strictObject({ release: name }),
+    z.strictObject({ detach: name }),
     z.strictObject({ deref: name }),
     z.strictObject({ handoff: z.strictObject({ ctx: name, to: name }) }),
     z.strictObject({ receive: name }),
@@ -107,7 +109,8 @@ export const scenarioSchema = z.strictObject({
       preempt_rate: z.number().min(0).max(1).default(0.02),
     })
     .default({ cpus: 2, preempt: 'full', kasan: true, lockdep: true, debug_preempt: true, step_ns: 10, preempt_rate: 0.02 }),
-  hazptr: z.string().default('v5'),
+  /** a version name, or { version, debug } (debug: CONFIG_HAZPTR_DEBUG) */
+  hazptr: z.union([z.string(), z.strictObject({ version: z.string(), debug: z.boolean().default(false) })]).default('v5'),
   limits: z
     .strictObject({
       steps: posInt.max(STEPS_MAX).default(1_000_000),
@@ -124,6 +127,14 @@ export const scenarioSchema = z.strictObject({
   irqs: z.array(irqSchema).max(30).default([]),
 });
 
-/** The qualified scenario: `tasks` is [] for a hazptrtorture scenario. */
-export type Scenario = Omit<z.output<typeof scenarioSchema>, 'tasks'> & { tasks: z.output<typeof taskSchema>[] };
+/**
+ * The qualified scenario: `tasks` is [] for a hazptrtorture scenario; `hazptr` is the
+ * version's name, and `hazptr_debug` is present (true) only with `debug: true`, so
+ * that a scenario without it keeps its digest.
+ */
+export type Scenario = Omit<z.output<typeof scenarioSchema>, 'tasks' | 'hazptr'> & {
+  tasks: z.output<typeof taskSchema>[];
+  hazptr: string;
+  hazptr_debug?: true;
+};
 export const NO_ARG_OPS: readonly string[] = noArgOps;

@@ -155,8 +155,9 @@ const HT_PIPE = 8;
 // struct hazptr_pending { struct llist_node hpp_node; struct hazptr_ctx hpp_hc; struct hazptr_torture *hpp_htp; }
 const HPP_NODE = 0;
 const HPP_HC = 8;
-const HPP_HTP = HPP_HC + 56;
-const HPP_SIZE = HPP_HTP + 8;
+// hpp_htp follows the ctx, whose size is the version's (56 bytes; 80 with CONFIG_HAZPTR_DEBUG): set by startTorture()
+let HPP_HTP = HPP_HC + 56;
+let HPP_SIZE = HPP_HTP + 8;
 const MS = 1e6;
 const US = 1e3;
 const HZ = 1000; // CONFIG_HZ_1000
@@ -247,6 +248,8 @@ export function defineTorturePercpu(mem: Memory): number {
 
 /** Set up the module's state and kthreads on a machine (hazptr_torture_init()). */
 export function startTorture(m: Machine, p: TortureParams, pendingOff: number): void {
+  HPP_HTP = HPP_HC + m.hazptr.ctxSize;
+  HPP_SIZE = HPP_HTP + 8;
   const t = new Torture(p, m, m.hazptr);
   t.pendingOff = pendingOff;
   t.nrealreaders = p.nreaders >= 0 ? p.nreaders : Math.max(1, m.cfg.cpus * -p.nreaders);

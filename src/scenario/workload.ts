@@ -17,7 +17,7 @@ import {
 import { kfunc, site } from '../kernel/sites.ts';
 import { cond_resched, schedule } from '../sched/core.ts';
 import type { Strategy } from '../sched/strategy.ts';
-import { versions } from '../hazptr/index.ts';
+import { versionOf } from '../hazptr/index.ts';
 import type { Op, Scenario } from './schema.ts';
 import { TORTURE_DEFAULTS, defineTorturePercpu, resolveParams, startTorture, tortureMachineOverrides } from './torture.ts';
 
@@ -75,7 +75,8 @@ interface Env {
 // in the task's per-iteration arrays, an object or lock name an address.
 const K_SCHEDULE = 1, K_COND_RESCHED = 2, K_PREEMPT_DISABLE = 3, K_PREEMPT_ENABLE = 4, K_IRQ_DISABLE = 5,
   K_IRQ_ENABLE = 6, K_ACQUIRE = 7, K_RELEASE = 8, K_DEREF = 9, K_HANDOFF = 10, K_RECEIVE = 11, K_UPDATE = 12,
-  K_SLEEP = 13, K_UDELAY = 14, K_SPIN = 15, K_LOCK = 16, K_UNLOCK = 17, K_SPIN_LOCK = 18, K_SPIN_UNLOCK = 19, K_LOOP = 20;
+  K_SLEEP = 13, K_UDELAY = 14, K_SPIN = 15, K_LOCK = 16, K_UNLOCK = 17, K_SPIN_LOCK = 18, K_SPIN_UNLOCK = 19, K_LOOP = 20,
+  K_DETACH = 21;
 
 interface COp {
   k: number;
@@ -109,6 +110,7 @@ function compile(ops: Op[], env: Env, slots: Map<string, number>): COp[] {
       return c(K_ACQUIRE, slotOf(typeof a === 'string' ? a : a.ctx), env.objects.get(from)!);
     }
     if ('release' in op) return c(K_RELEASE, slotOf(op.release));
+    if ('detach' in op) return c(K_DETACH, slotOf(op.detach));
     if ('deref' in op) return c(K_DEREF, slotOf(op.deref));
     if ('handoff' in op) return c(K_HANDOFF, slotOf(op.handoff.ctx), env.tasks.get(op.handoff.to)!);
     if ('receive' in op) return c(K_RECEIVE, slotOf(op.receive));
@@ -140,7 +142,7 @@ function newFrame(n: number): Frame {
 }
 
 export function buildMachine(s: Scenario, strategy: Strategy, overrides: Partial<MachineConfig> = {}): Machine {
-  const version = versions[s.hazptr];
+  const version = versionOf(s.hazptr, s.hazptr_debug);
   if (s.hazptrtorture) {
     let pendingOff = 0;
     const m = new Machine({ ...machineConfig(s), ...tortureMachineOverrides(), ...overrides }, version, strategy, (mem) => {
@@ -253,6 +255,10 @@ function* runOps(io: Port, env: Env, ops: COp[], fr: Frame): KGen {
         if (fr.received[s]) m.handoffReleased(fr.ctx[s]);
         fr.held[s] = 0;
         fr.received[s] = 0;
+        break;
+      case K_DETACH:
+        // only for a ctx that holds a pointer: hazptr_detach() has no NULL-address check
+        if (fr.held[s]) yield hz.hazptr_detach!(io, fr.ctx[s], 0);
         break;
       case K_DEREF:
         if (fr.held[s]) {

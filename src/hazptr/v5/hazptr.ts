@@ -99,7 +99,21 @@ export const S = {
 let PCPU_SLOTS = 0;
 let PCPU_FLIP = 0;
 
-function backupSlotOf(ctx: number): number {
+/**
+ * DEFINE_PER_CPU(hazptr_percpu_slots) and DEFINE_PER_CPU(percpu_overflow_list_flip)
+ * of kernel/hazptr.c; also the setup of versions that share this hazptr.c (v5-detach).
+ */
+export function setupPercpu(m: Machine): void {
+  PCPU_SLOTS = m.mem.definePercpu(PERCPU_SLOTS_SIZE, CACHELINE);
+  PCPU_FLIP = m.mem.definePercpu(FLIP_SIZE, 8);
+}
+
+/** The per-CPU slots' offset in each CPU's area (set by setupPercpu()). */
+export function percpuSlotsOffset(): number {
+  return PCPU_SLOTS;
+}
+
+export function backupSlotOf(ctx: number): number {
   return ctx + CTX_BACKUP + BACKUP_SLOT;
 }
 
@@ -173,7 +187,7 @@ function* hazptr_get_free_percpu_slot(io: Port, ctx: number, line: number): KGen
   return 0; // All slots are in use.
 }
 
-function* __hazptr_acquire(io: Port, ctx: number, addr_p: number, line: number): KGen<number> {
+export function* __hazptr_acquire(io: Port, ctx: number, addr_p: number, line: number): KGen<number> {
   io.enter(F.__hazptr_acquire, line);
   let slot = yield hazptr_get_free_percpu_slot(io, ctx, 66);
   if (!slot) slot = yield hazptr_chain_backup_slot(io, ctx, 74);
@@ -231,7 +245,7 @@ function* hazptr_synchronize_cpu_slots(io: Port, cpu: number, addr: number, line
   io.leave();
 }
 
-function* hazptr_synchronize(io: Port, addr: number, line: number): KGen {
+export function* hazptr_synchronize(io: Port, addr: number, line: number): KGen {
   io.enter(F.hazptr_synchronize, line);
   io.m.lockdepAssertPreemptionEnabled(io, C, 169);
   if (!addr) {
@@ -252,7 +266,7 @@ function* hazptr_synchronize(io: Port, addr: number, line: number): KGen {
   io.leave();
 }
 
-function* hazptr_chain_backup_slot(io: Port, ctx: number, line: number): KGen<number> {
+export function* hazptr_chain_backup_slot(io: Port, ctx: number, line: number): KGen<number> {
   io.enter(F.hazptr_chain_backup_slot, line);
   const overflow_list_flip = io.this_cpu_ptr(PCPU_FLIP);
   const list_idx = yield io.load(overflow_list_flip + FLIP_ADD_IDX, ORD_ONCE, S.chain_add_idx);
@@ -269,7 +283,7 @@ function* hazptr_chain_backup_slot(io: Port, ctx: number, line: number): KGen<nu
   return slot;
 }
 
-function* hazptr_unchain_backup_slot(io: Port, ctx: number, line: number): KGen {
+export function* hazptr_unchain_backup_slot(io: Port, ctx: number, line: number): KGen {
   io.enter(F.hazptr_unchain_backup_slot, line);
   const overflow_list = yield io.load(ctx + CTX_BACKUP + BACKUP_OVERFLOW_LIST, ORD_PLAIN, S.unchain_olist);
   const flags = yield raw_spin_lock_irqsave(io, overflow_list + OL_LOCK, 223); // guard(raw_spinlock_irqsave)
@@ -280,7 +294,7 @@ function* hazptr_unchain_backup_slot(io: Port, ctx: number, line: number): KGen 
   io.leave();
 }
 
-function* hazptr_init(io: Port): KGen {
+export function* hazptr_init(io: Port): KGen {
   io.enter(F.hazptr_init);
   for (let cpu = 0; cpu < io.m.cfg.cpus; cpu++) {
     const overflow_list_flip = io.per_cpu_ptr(PCPU_FLIP, cpu);
@@ -294,7 +308,7 @@ function* hazptr_init(io: Port): KGen {
   io.leave();
 }
 
-function quiescence(m: Machine): string[] {
+export function quiescence(m: Machine): string[] {
   const out: string[] = [];
   const mem = m.mem;
   for (let cpu = 0; cpu < m.cfg.cpus; cpu++) {
@@ -320,10 +334,7 @@ function quiescence(m: Machine): string[] {
 export const v5: HazptrVersion = {
   name: 'v5',
   ctxSize: CTX_SIZE,
-  setup(m: Machine) {
-    PCPU_SLOTS = m.mem.definePercpu(PERCPU_SLOTS_SIZE, CACHELINE);
-    PCPU_FLIP = m.mem.definePercpu(FLIP_SIZE, 8);
-  },
+  setup: setupPercpu,
   init: hazptr_init,
   hazptr_acquire,
   hazptr_release,
