@@ -62,3 +62,11 @@ export function describePoison(x: number): string | undefined {
   for (const p of KNOWN_POISONS) if (x > p.value && x - p.value < 0x100 && (!best || p.value > best.value)) best = p;
   return best ? `${best.name} + 0x${(x - best.value).toString(16)}` : undefined;
 }
+
+/** %p: the kernel prints hashed pointers; a fixed hash keeps output deterministic. */
+export function hashPtr(x: number): string {
+  let h = 0x9e3779b9 ^ (x >>> 0) ^ Math.floor(x / 2 ** 32);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return `00000000${((h ^ (h >>> 16)) >>> 0).toString(16).padStart(8, '0')}`;
+}

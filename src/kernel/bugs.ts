@@ -38,6 +38,8 @@ export interface Bug {
   kind: BugKind;
   /** the first line, as the kernel prints it */
   headline: string;
+  /** lines printed before the headline (a WARN with a message: the cut-here line and the message) */
+  lead?: string[];
   /** lines printed between the headline and the CPU line (KASAN "Read of size 8 ...", #PF lines) */
   pre: string[];
   time: number;

@@ -12,6 +12,7 @@ import type { Cpu, Task } from './task.ts';
 
 export interface ReportOpts {
   headline: string;
+  lead?: string[];
   pre?: string[];
   post?: string[];
   oops?: boolean;
@@ -53,7 +54,7 @@ export function report(m: Machine, kind: BugKind, cpu: Cpu, t: Task, o: ReportOp
   const fnsForSig = (rip ? [rip.fn] : []).concat(callers.filter((e) => !e.marker).map((e) => e.fn));
   const sigHead = o.kasanWhat ? `KASAN: ${o.kasanWhat}` : kind;
   m.bug = {
-    kind, headline: o.headline, pre: o.pre ?? [], post: o.post ?? [], time: m.now, cpu: o.noCpuLine ? -1 : cpu.id,
+    kind, headline: o.headline, ...(o.lead ? { lead: o.lead } : {}), pre: o.pre ?? [], post: o.post ?? [], time: m.now, cpu: o.noCpuLine ? -1 : cpu.id,
     pid: t.pid, comm: t.comm, rip, trace: callers, oops: !!o.oops,
     signature: `${sigHead} | ${fnsForSig.filter((n) => !n.startsWith('ret_from_fork')).join(' < ')}`,
   };

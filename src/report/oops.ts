@@ -19,7 +19,7 @@ export function oopsLines(b: Bug, o: { release: string; preempt: 'full' | 'none'
   const out: string[] = [];
   const kasan = b.kind === 'kasan';
   if (kasan) out.push('==================================================================');
-  out.push(b.headline, ...b.pre);
+  out.push(...(b.lead ?? []), b.headline, ...b.pre);
   if (b.cpu >= 0) {
     out.push(cpuLine(b, o.release, o.preempt));
     out.push(`Hardware name: hazsim deterministic SMP model, seed ${o.seed}`);

@@ -20,6 +20,7 @@ import {
   ORD_PLAIN, ORD_RELEASE, type KGen, type Port,
 } from '../kernel/port.ts';
 import { kfunc, memoryDriven, site } from '../kernel/sites.ts';
+import { hashPtr } from '../kernel/addr.ts';
 import { F_udelay, mdelay, udelay } from '../kernel/delay.ts';
 import { cond_resched, preempt_schedule_common, schedule } from '../sched/core.ts';
 import type { HazptrVersion } from '../hazptr/version.ts';
@@ -232,13 +233,6 @@ class Torture {
   }
 }
 
-/** %p: the kernel prints hashed pointers; a fixed hash keeps output deterministic. */
-function hashPtr(x: number): string {
-  let h = 0x9e3779b9 ^ (x >>> 0) ^ Math.floor(x / 2 ** 32);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return `00000000${((h ^ (h >>> 16)) >>> 0).toString(16).padStart(8, '0')}`;
-}
 
 const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
 

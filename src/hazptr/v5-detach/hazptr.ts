@@ -16,6 +16,7 @@
 import type { Machine } from '../../kernel/machine.ts';
 import { ORD_ONCE, ORD_PLAIN, ORD_RELEASE, type KGen, type Port } from '../../kernel/port.ts';
 import { report } from '../../kernel/reports.ts';
+import { hashPtr } from '../../kernel/addr.ts';
 import { functions, kfunc, memoryDriven, site } from '../../kernel/sites.ts';
 import type { HazptrVersion } from '../version.ts';
 import {
@@ -183,10 +184,16 @@ function build(debug: boolean): HazptrVersion {
       const apid = unpackFlagsPid(yield io.load(ctx + W_FLAGS_PID, ORD_PLAIN, S.reldbg_msg_pid)).pid;
       const acpu = yield io.load(ctx + W_CPU, ORD_PLAIN, S.reldbg_msg_cpu);
       const fn = functions[caller - CALLER_IP_BASE];
-      const msg = `Hazard Pointer (addr=${m.mem.fmt(addr)}) released on remote ${warn_remote_task ? 'task' : 'cpu'} without ${warn_remote_task ? 'being detached from task' : 'context switch'}. Acquire: caller=${fn ? fn.name : m.mem.fmt(caller)}, pid=${apid}, cpu=${acpu}. Release: pid=${pid}, cpu=${cpu}.`;
+      // %p prints hashed (no_hash_pointers off); %pS a symbol (the model has no offsets)
+      const msg = `Hazard Pointer (addr=${hashPtr(addr)}) released on remote ${warn_remote_task ? 'task' : 'cpu'} without ${warn_remote_task ? 'being detached from task' : 'context switch'}. Acquire: caller=${fn ? fn.name : m.mem.fmt(caller)}, pid=${apid}, cpu=${acpu}. Release: pid=${pid}, cpu=${cpu}.`;
+      // WARN_ONCE(cond, fmt, ...): __warn_printk() prints the cut-here line and the message, then
+      // the trap's __warn() prints "WARNING: CPU: n PID: p at file:line %pS" of the function the
+      // inline WARN sits in (the innermost non-inline frame)
+      let bugFn = F.hazptr_release_debug.name;
+      for (let d = io.depth - 1; d >= 0; d--) if (!functions[io.fns[d]].inline) { bugFn = functions[io.fns[d]].name; break; }
       report(m, 'hazptr-debug-remote-release', m.cpus[io.task.cpu], io.task, {
-        headline: `WARNING: CPU: ${cpu} PID: ${pid} at ${H}:${WARN_LINE} hazptr_release_debug`,
-        pre: [msg],
+        lead: ['------------[ cut here ]------------', msg],
+        headline: `WARNING: CPU: ${cpu} PID: ${pid} at ${H}:${WARN_LINE} ${bugFn}`,
         frames: io,
         ripLine: WARN_LINE,
       });
