@@ -34,6 +34,8 @@ export interface LogLine {
   cpu: number;
   /** the task current on that CPU (its id), -1 outside any step */
   task: number;
+  /** that CPU's state, as a step there records it (StepRecord.flags); 0 outside any step */
+  flags: number;
 }
 
 export type EndReason = 'done' | 'bug' | 'budget' | 'time' | 'divergence';

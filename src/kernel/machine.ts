@@ -49,6 +49,12 @@ import { FL_HARDIRQ, FL_IRQS_OFF, FL_NEED_RESCHED, type EndReason, type LogLine,
 export { FL_HARDIRQ, FL_IRQS_OFF, FL_NEED_RESCHED, type EndReason, type LogLine, type MachineConfig, type StepRecord } from './machine-types.ts';
 
 const HARDIRQ_OFFSET = 0x10000;
+
+/** StepRecord.flags for a step on `cpu` now: irqs off, need-resched, hardirq, preempt depth (ftrace's columns). */
+export function cpuFlags(cpu: Cpu): number {
+  const pc = cpu.preemptCount;
+  return (pc & 0xff) | (cpu.irqsOff ? FL_IRQS_OFF : 0) | (cpu.rq.length !== 0 ? FL_NEED_RESCHED : 0) | (pc >= HARDIRQ_OFFSET ? FL_HARDIRQ : 0);
+}
 /** how often (in steps) the machine considers probing for an endless loop (stall.ts) */
 const PROBE_EVERY = 1 << 16;
 
@@ -70,8 +76,6 @@ export class Machine {
   divergence = '';
   /** counters a run reports and tests check: did preemption and migration happen at all? */
   readonly stats = { switches: 0, preemptions: 0, migrations: 0, irqs: 0, mutexWaits: 0, skippedNs: 0 };
-  /** the budget ran out while a CPU had passed no scheduling point for its last half (stall.ts) */
-  stall: stall.Stall | null = null;
   /** the CPU whose step runs now (printk's context), -1 between steps */
   curCpu = -1;
   /** called after each step when set (--trace) */
@@ -437,8 +441,7 @@ export class Machine {
   /** Keep a step in the history ring and pass it to the tracer. */
   recordAt(cpu: Cpu, t: Task, site: number, kind: number, addr: number, v = 0): void {
     if (this.probe !== null) stall.probeStep(this, cpu.id, site, kind, addr, v);
-    const pc = cpu.preemptCount;
-    const flags = (pc & 0xff) | (cpu.irqsOff ? FL_IRQS_OFF : 0) | (cpu.rq.length !== 0 ? FL_NEED_RESCHED : 0) | (pc >= HARDIRQ_OFFSET ? FL_HARDIRQ : 0);
+    const flags = cpuFlags(cpu);
     const H = this.hT.length;
     if (H !== 0) {
       const i = this.hPos++ % H;
@@ -526,7 +529,10 @@ export class Machine {
   spinOwned(io: Port, lock: number): void { checks.spinOwned(this, io, lock); }
   spinDebugUnlock(io: Port, lock: number): void { checks.spinDebugUnlock(this, io, lock); }
   tortureBug(io: Port, kind: BugKind, headline: string, pre: string[], task?: Task): void { reports.tortureBug(this, io, kind, headline, pre, task); }
-  printk(text: string): void { this.log.push({ t: this.now, text, cpu: this.curCpu, task: this.curCpu >= 0 ? this.cpus[this.curCpu].curr.id : -1 }); }
+  printk(text: string): void {
+    const c = this.curCpu >= 0 ? this.cpus[this.curCpu] : null;
+    this.log.push({ t: this.now, text, cpu: this.curCpu, task: c ? c.curr.id : -1, flags: c ? cpuFlags(c) : 0 });
+  }
   /** set_user_nice() */
   setNice(t: Task, nice: number): void { t.nice = Math.max(-20, Math.min(19, nice)); }
   /** sched_set_fifo() (true) / sched_set_normal() (false) */

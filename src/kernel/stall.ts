@@ -26,16 +26,6 @@ import { TASK_UNINTERRUPTIBLE } from './task.ts';
 import { fireEvents } from './timers.ts';
 import { softLockup, softLockupAt } from './watchdogs.ts';
 
-export interface Stall {
-  cpu: number;
-  pid: number;
-  comm: string;
-  /** the function it spins in */
-  fn: string;
-  /** when it last passed a scheduling point (ns) */
-  since: number;
-}
-
 interface ProbeState {
   buf: ProbeBuffer;
   /** switches + irqs + fired events at the last tick */
@@ -170,7 +160,6 @@ export function stallAtBudget(m: Machine): void {
   const cpu = m.cpus[worst];
   const t = cpu.curr;
   const fn = sites[t.top.site].fn.name;
-  m.stall = { cpu: cpu.id, pid: t.pid, comm: t.comm, fn, since: cpu.lastResched };
   // a CPU in a long udelay()/mdelay() may be what the spinning one waits for
   const busy = m.cpus.filter((c) => c.online && c.busyUntil > m.now && c.curr.top.kind === OP_UDELAY)
     .map((c) => `hazsim: CPU${c.id} ${c.curr.comm}/${c.curr.pid} is inside udelay()/mdelay() until at least ${fmtSecs(c.busyUntil)}: CPU${cpu.id} may be waiting for it`);

@@ -4,8 +4,7 @@
  */
 import { MEM_BASE, POISON_BASE } from '../kernel/addr.ts';
 import type { Bug } from '../kernel/bugs.ts';
-import { FL_HARDIRQ, FL_IRQS_OFF, FL_NEED_RESCHED, type EndReason, type LogLine, type Machine, type StepRecord } from '../kernel/machine.ts';
-import type { Cpu } from '../kernel/task.ts';
+import { type EndReason, type LogLine, type Machine, type StepRecord } from '../kernel/machine.ts';
 import { OP_NAMES, OP_LOAD, OP_CMPXCHG, OP_XCHG, OP_STORE, OP_PICK, OP_SWITCH, OP_KMALLOC, OP_RAND } from '../kernel/port.ts';
 import { sites } from '../kernel/sites.ts';
 import { RandomStrategy } from '../sched/random.ts';
@@ -106,24 +105,17 @@ export function startRun(s: Scenario, o: RunOptions): { machine: Machine; result
  * boot code runs as swapper/0, with no flags set.
  */
 function traceConsole(m: Machine, out: (l: StepLine) => void): void {
-  for (const l of m.log) out(consoleLine(m, l, 0));
+  for (const l of m.log) out(consoleLine(m, l));
   const printk = m.printk.bind(m);
   m.printk = (text: string) => {
     printk(text);
     const l = m.log[m.log.length - 1];
-    out(consoleLine(m, l, l.cpu < 0 ? 0 : cpuFlags(m.cpus[l.cpu])));
+    out(consoleLine(m, l));
   };
 }
 
-/** The flags a step on `c` would record now (StepRecord.flags, as Machine.recordAt computes them). */
-function cpuFlags(c: Cpu): number {
-  const pc = c.preemptCount;
-  return (pc & 0xff) | (c.irqsOff ? FL_IRQS_OFF : 0) | (c.rq.length !== 0 ? FL_NEED_RESCHED : 0) | (pc >= HARDIRQ_OFFSET ? FL_HARDIRQ : 0);
-}
-const HARDIRQ_OFFSET = 0x10000;
-
-function consoleLine(m: Machine, l: LogLine, flags: number): StepLine {
-  return { event: 'console', t: l.t, cpu: Math.max(0, l.cpu), ...taskColumns(m, l.cpu < 0 ? -1 : l.task), flags, fn: 'console', what: l.text };
+function consoleLine(m: Machine, l: LogLine): StepLine {
+  return { event: 'console', t: l.t, cpu: Math.max(0, l.cpu), ...taskColumns(m, l.cpu < 0 ? -1 : l.task), flags: l.flags, fn: 'console', what: l.text };
 }
 
 function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy | undefined): RunResult {
