@@ -5,6 +5,7 @@
  */
 import type { Machine } from '../kernel/machine.ts';
 import type { KGen, Port } from '../kernel/port.ts';
+import type { Mutant } from './mutant.ts';
 
 export interface HazptrVersion {
   readonly name: string;
@@ -23,6 +24,10 @@ export interface HazptrVersion {
   readonly debug?: HazptrVersion;
   /** Called by __schedule() on the outgoing CPU. */
   note_context_switch(io: Port, line: number): KGen;
+  /** One line for `hazsim versions`: what this version is. */
+  readonly summary: string;
+  /** The mutants `hazsim mutants` runs against this version (src/hazptr/mutant.ts); empty for none. */
+  readonly mutants: readonly Mutant[];
   /** After every task has ended: slots still holding an address, lists still holding nodes. */
   quiescence(m: Machine): string[];
 }

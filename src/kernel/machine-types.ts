@@ -25,6 +25,8 @@ export interface MachineConfig {
   release: string;
   /** check at the end that no slot or backup slot still holds an address (default on) */
   quiescence?: boolean;
+  /** the id of the hazptr mutant this machine runs (src/hazptr/mutant.ts); 0 or absent: the version unmodified */
+  mutant?: number;
 }
 
 export interface LogLine {

@@ -127,6 +127,8 @@ export class Machine {
   firedEvents = 0;
   /** simulated time when the steps passed half the budget, -1 before */
   halfBudgetNs = -1;
+  /** the hazptr mutant's id (src/hazptr/mutant.ts), 0 for none: the port tests it at the statements mutants change */
+  readonly mutant: number;
 
   constructor(
     readonly cfg: MachineConfig,
@@ -136,6 +138,7 @@ export class Machine {
     definePercpu?: (mem: Memory) => void,
   ) {
     this.mem = new Memory(cfg.kasan);
+    this.mutant = cfg.mutant ?? 0;
     this.preemptFull = cfg.preempt === 'full';
     this.elig = new Int32Array(cfg.cpus);
     const H = Math.max(0, cfg.historySteps);

@@ -5,6 +5,7 @@
 import { MEM_BASE, POISON_BASE } from '../kernel/addr.ts';
 import type { Bug } from '../kernel/bugs.ts';
 import { type EndReason, type LogLine, type Machine, type StepRecord } from '../kernel/machine.ts';
+import type { MachineConfig } from '../kernel/machine-types.ts';
 import { OP_NAMES, OP_LOAD, OP_CMPXCHG, OP_XCHG, OP_STORE, OP_PICK, OP_SWITCH, OP_KMALLOC, OP_RAND } from '../kernel/port.ts';
 import { sites } from '../kernel/sites.ts';
 import { RandomStrategy } from '../sched/random.ts';
@@ -27,6 +28,8 @@ export interface RunOptions {
   /** any other strategy (bisect's) instead of the seeded one */
   strategy?: Strategy;
   maxSteps?: number;
+  /** run this mutant of the scenario's hazptr version (its id, src/hazptr/mutant.ts) */
+  mutant?: number;
   /**
    * called with each step (--trace), and with each console line printed since the
    * last one, in the order they happened (format with report/ftrace.ts)
@@ -80,7 +83,7 @@ export function startRun(s: Scenario, o: RunOptions): { machine: Machine; result
   const seeded = () => new RandomStrategy(o.seed, s.machine.preempt_rate);
   if (o.replay) strategy = replay = new ReplayStrategy(o.replay, o.replayNames, o.onDivergence === 'continue' ? seeded() : undefined);
   else strategy = o.strategy ?? seeded();
-  const m = buildMachine(s, strategy, o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {});
+  const m = buildMachine(s, strategy, machineOverrides(o));
   if (replay) {
     replay.describe = (c, t, st) => m.describe(c, t, st);
     replay.taskName = (t) => taskName(m, t);
@@ -118,6 +121,10 @@ function consoleLine(m: Machine, l: LogLine): StepLine {
   return { event: 'console', t: l.t, cpu: Math.max(0, l.cpu), ...taskColumns(m, l.cpu < 0 ? -1 : l.task), flags: l.flags, fn: 'console', what: l.text };
 }
 
+function machineOverrides(o: RunOptions): Partial<MachineConfig> {
+  return { ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}), ...(o.mutant ? { mutant: o.mutant } : {}) };
+}
+
 function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy | undefined): RunResult {
   let story: string[] | undefined;
   if (o.story && m.bug) {
@@ -125,7 +132,7 @@ function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy |
     if (subject) {
       const rec = m.schedule.snapshot();
       const { steps, m: m2 } = watch(subject, (tracer) => {
-        const mm = buildMachine(s, new ReplayStrategy(rec), o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {});
+        const mm = buildMachine(s, new ReplayStrategy(rec), machineOverrides(o));
         mm.tracer = tracer;
         mm.run();
         return mm;

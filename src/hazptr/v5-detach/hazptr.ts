@@ -218,6 +218,10 @@ function build(debug: boolean): HazptrVersion {
 
   return {
     name: 'v5-detach',
+    summary: debug
+      ? 'v5-detach built with CONFIG_HAZPTR_DEBUG: a WARN_ONCE when a hazard pointer is released on another task or CPU without a detach or a context switch'
+      : "v5's hazptr.c with the -rcu header: hazptr_detach(), hazptr_promote_to_backup_slot() (CONFIG_HAZPTR_DEBUG: v5-detach+debug)",
+    mutants: [],
     ctxSize: debug ? CTX_SIZE_DEBUG : CTX_SIZE_NODEBUG,
     setup: setupPercpu,
     init: hazptr_init,

@@ -333,6 +333,8 @@ export function quiescence(m: Machine): string[] {
 
 export const v5: HazptrVersion = {
   name: 'v5',
+  summary: 'the patch as posted ([RFC PATCH v5 1/2] hazptr: Implement Hazard Pointers): per-CPU add_idx and mutex, no hazptr_detach()',
+  mutants: [],
   ctxSize: CTX_SIZE,
   setup: setupPercpu,
   init: hazptr_init,
