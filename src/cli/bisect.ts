@@ -13,7 +13,7 @@ import { formatRun } from '../report/dmesg.ts';
 import { EXIT_BUG, InputError } from './errors.ts';
 import { checkWritable, writeText } from './files.ts';
 import type { CliIO } from './index.ts';
-import { colorOption, hazsimCommand, parseIntArg, parseStepsArg, useColor } from './options.ts';
+import { colorOption, hazptrOption, hazsimCommand, mutantOption, parseIntArg, parseStepsArg, useColor, versionFlags, type VersionFlags } from './options.ts';
 import { saveSchedule } from './run.ts';
 
 /** A qualified scenario as a scenario file (defaults written out; a torture scenario has no tasks). */
@@ -36,10 +36,12 @@ export function bisectCommand(io: CliIO): Command {
     .option('--max-runs <n>', 'how many trial runs delta debugging may use', '150')
     .option('--steps <n>', 'step budget of the original run (overrides limits.steps; 1000000 or 1e6)')
     .option('--bootarg <params>', 'hazptrtorture module parameters')
+    .addOption(hazptrOption())
+    .addOption(mutantOption())
     .option('--shrink-scenario', 'first make the scenario smaller (CPUs, readers, repeats, loops, sleeps) while the seed still fails the same way; writes it beside the replay file')
     .addOption(colorOption())
     .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['bisect', 'scenarios/cross-task-handoff.yaml', '--seed', 1])}\n  $ ${hazsimCommand(['replay', 'scenarios/cross-task-handoff.yaml', 'bisect-seed1.sched'])}\n`)
-    .action((scenarioFile: string, opts: { seed: string; out?: string; maxRuns: string; steps?: string; bootarg?: string; shrinkScenario?: boolean; color: boolean }) => {
+    .action((scenarioFile: string, opts: VersionFlags & { seed: string; out?: string; maxRuns: string; steps?: string; bootarg?: string; shrinkScenario?: boolean; color: boolean }) => {
       let file = scenarioFile;
       const seed = parseIntArg('--seed', opts.seed);
       const maxRuns = parseIntArg('--max-runs', opts.maxRuns, 1);
@@ -48,7 +50,7 @@ export function bisectCommand(io: CliIO): Command {
       const yamlFile = out.replace(/\.sched$/, '') + '.yaml';
       checkWritable('--out', out);
       if (opts.shrinkScenario) checkWritable('--shrink-scenario', yamlFile);
-      let scenario = loadScenario(file, opts.bootarg);
+      let scenario = loadScenario(file, opts.bootarg, versionFlags(opts));
       if (opts.shrinkScenario) {
         const r0 = runScenario(scenario, { seed, maxSteps: steps });
         if (!r0.bug) throw new InputError(`seed ${seed} does not fail (${r0.outcome} after ${r0.steps} steps): nothing to bisect`);

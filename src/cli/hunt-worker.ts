@@ -3,7 +3,7 @@
  * it is sent and posts back the result as plain data.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadScenario } from '../scenario/load.ts';
+import { loadScenario, type Overrides } from '../scenario/load.ts';
 import { runScenario } from '../scenario/run.ts';
 
 export interface SeedResult {
@@ -15,8 +15,8 @@ export interface SeedResult {
   steps: number;
 }
 
-const { file, bootarg, steps } = workerData as { file: string; bootarg?: string; steps?: number };
-const scenario = loadScenario(file, bootarg);
+const { file, bootarg, steps, over } = workerData as { file: string; bootarg?: string; steps?: number; over?: Overrides };
+const scenario = loadScenario(file, bootarg, over);
 parentPort!.on('message', (seed: number | null) => {
   if (seed === null) {
     parentPort!.close();

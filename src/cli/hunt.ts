@@ -20,7 +20,7 @@ import { EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, InputError } from './errors.ts';
 import { checkWritable, readText, writeText } from './files.ts';
 import type { CliIO } from './index.ts';
 import type { SeedResult } from './hunt-worker.ts';
-import { colorOption, hazsimCommand, parseIntArg, parseJobsArg, parseStepsArg, runFlags } from './options.ts';
+import { colorOption, hazptrOption, hazsimCommand, mutantOption, parseIntArg, parseJobsArg, parseStepsArg, runFlags, versionFlags, type VersionFlags } from './options.ts';
 import { Progress } from './progress.ts';
 
 export interface Failure {
@@ -183,9 +183,11 @@ export function huntCommand(io: CliIO): Command {
     .option('--max-seconds <s>', 'stop after this much wall-clock time')
     .option('--steps <n>', 'step budget per run (overrides limits.steps; 1000000 or 1e6)')
     .option('--bootarg <params>', 'hazptrtorture module parameters')
+    .addOption(hazptrOption())
+    .addOption(mutantOption())
     .addOption(colorOption())
     .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['hunt', HUNT_EXAMPLE, '--seeds', '1..100', '--steps', 1200000, '--jobs', 2, '--out', 'hunt.jsonl'])}\n`)
-    .action(async (file: string, opts: { seeds: string; jobs?: string; shard?: string; out?: string; resume?: boolean; stopAfter?: string; maxSeconds?: string; steps?: string; bootarg?: string }) => {
+    .action(async (file: string, opts: VersionFlags & { seeds: string; jobs?: string; shard?: string; out?: string; resume?: boolean; stopAfter?: string; maxSeconds?: string; steps?: string; bootarg?: string }) => {
       const [a, b] = parseSeedRange(opts.seeds);
       const shard = opts.shard ? parseShard(opts.shard) : undefined;
       if (opts.jobs !== undefined) parseIntArg('--jobs', opts.jobs, 1);
@@ -194,7 +196,7 @@ export function huntCommand(io: CliIO): Command {
       const steps = parseStepsArg(opts.steps);
       if (opts.resume && !opts.out) throw new InputError('--resume needs --out FILE');
       if (opts.out) checkWritable('--out', opts.out);
-      loadScenario(file, opts.bootarg); // bad input is reported here, once, before any worker starts
+      loadScenario(file, opts.bootarg, versionFlags(opts)); // bad input is reported here, once, before any worker starts
       const info: HuntInfo = { scenario: file, seeds: `${a}..${b}`, shard: shard ? `${shard[0]}/${shard[1]}` : null, steps: steps ?? null, bootarg: opts.bootarg ?? null };
       const prior = opts.out && opts.resume && existsSync(opts.out) ? readOutFile(opts.out) : { doneThrough: -Infinity, failures: [] as Failure[] };
       const jobs = parseJobsArg(opts.jobs, io.err); // a warning, once the input is known to be good
@@ -262,7 +264,7 @@ export function huntCommand(io: CliIO): Command {
           progress.hunt(done, all.length, bySig);
         };
         for (let j = 0; j < Math.min(jobs, Math.max(1, seeds.length)); j++) {
-          const w = new Worker(boot, { eval: true, workerData: { file, bootarg: opts.bootarg, steps } });
+          const w = new Worker(boot, { eval: true, workerData: { file, bootarg: opts.bootarg, steps, over: versionFlags(opts) } });
           workers.push(w);
           live++;
           w.on('message', (r: SeedResult) => {
@@ -292,7 +294,7 @@ export function huntCommand(io: CliIO): Command {
         const why = stopped === 'interrupt' ? 'interrupted' : `stopped`;
         const flag = stopped === '--max-seconds' ? ` (--max-seconds ${maxSeconds})` : stopped === '--stop-after' ? ` (--stop-after ${stopAfter})` : '';
         const resume = opts.out && !complete
-          ? `; resume with: ${hazsimCommand(['hunt', file, '--seeds', info.seeds, ...(info.shard ? ['--shard', info.shard] : []), ...runFlags(steps, opts.bootarg), '--out', opts.out, '--resume'])}`
+          ? `; resume with: ${hazsimCommand(['hunt', file, '--seeds', info.seeds, ...(info.shard ? ['--shard', info.shard] : []), ...runFlags(steps, opts.bootarg, versionFlags(opts)), '--out', opts.out, '--resume'])}`
           : '';
         io.out(`hazsim: ${why} after ${done} of ${all.length} seeds${flag}${resume}`);
       }

@@ -10,6 +10,7 @@ import { hazsimCommand } from './options.ts';
 import { huntCommand, mergeCommand } from './hunt.ts';
 import { replayCommand } from './replay.ts';
 import { runCommand } from './run.ts';
+import { versionsCommand } from './versions.ts';
 
 export interface CliIO {
   out: (s: string) => void;
@@ -35,7 +36,7 @@ export function createCLI(io: CliIO): Command {
     .configureOutput(output)
     .showHelpAfterError(false)
     .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['run', 'scenarios/same-task-release.yaml', '--seed', 42])}\n`);
-  const cmds = [runCommand(io), huntCommand(io), bisectCommand(io), replayCommand(io), mergeCommand(io)];
+  const cmds = [runCommand(io), huntCommand(io), bisectCommand(io), replayCommand(io), mergeCommand(io), versionsCommand(io)];
   for (const c of cmds) program.addCommand(c.exitOverride().configureOutput(output));
   return program;
 }

@@ -64,7 +64,24 @@ export function hazsimCommand(args: (string | number)[]): string {
   return [bin, ...args.map((a) => shellQuote(String(a)))].join(' ');
 }
 
-/** --steps and --bootarg as a hint repeats them. */
-export function runFlags(steps: number | undefined, bootarg: string | undefined): string[] {
-  return [...(steps !== undefined ? ['--steps', String(steps)] : []), ...(bootarg !== undefined ? ['--bootarg', bootarg] : [])];
+/** --hazptr and --mutant, as run, hunt, bisect and replay take them. */
+export interface VersionFlags {
+  hazptr?: string;
+  mutant?: string;
+}
+
+export const hazptrOption = (): Option => new Option('--hazptr <name>', "hazptr version to run, replacing the scenario's hazptr: (v5, v5-detach, v5-detach+debug, ...: hazsim versions)");
+export const mutantOption = (): Option => new Option('--mutant <name>', 'run a mutant of that version (hazsim mutants --list names them)');
+
+/** --steps, --bootarg, --hazptr and --mutant as a hint repeats them. */
+export function runFlags(steps: number | undefined, bootarg: string | undefined, v: VersionFlags = {}): string[] {
+  return [
+    ...(steps !== undefined ? ['--steps', String(steps)] : []), ...(bootarg !== undefined ? ['--bootarg', bootarg] : []),
+    ...(v.hazptr !== undefined ? ['--hazptr', v.hazptr] : []), ...(v.mutant !== undefined ? ['--mutant', v.mutant] : []),
+  ];
+}
+
+/** The version flags a command was given, for loadScenario(). */
+export function versionFlags(o: VersionFlags): VersionFlags {
+  return { ...(o.hazptr !== undefined ? { hazptr: o.hazptr } : {}), ...(o.mutant !== undefined ? { mutant: o.mutant } : {}) };
 }

@@ -8,7 +8,7 @@
  * under the seeded strategy (how a reviewer replays a failing schedule on a fix).
  */
 import { Command, Option } from 'commander';
-import { loadScenario, scenarioDigest } from '../scenario/load.ts';
+import { hazptrLabel, loadScenario, scenarioDigest } from '../scenario/load.ts';
 import { runScenario } from '../scenario/run.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { readScheduleFile, type ScheduleFile } from '../sched/schedule-file.ts';
@@ -16,8 +16,18 @@ import { formatRun, jsonRun } from '../report/dmesg.ts';
 import { EXIT_BUG, EXIT_INPUT, EXIT_OK, InputError } from './errors.ts';
 import { checkWritable } from './files.ts';
 import type { CliIO } from './index.ts';
-import { colorOption, hazsimCommand, parseIntArg, parseStepsArg, useColor } from './options.ts';
+import { colorOption, hazptrOption, hazsimCommand, mutantOption, parseIntArg, parseStepsArg, useColor, type VersionFlags } from './options.ts';
 import { saveSchedule } from './run.ts';
+
+/**
+ * The version a schedule file was recorded on (its `hazptr:` header, as
+ * hazptrLabel() writes it: `v5-detach+debug mutant acquire-no-mb`), as flags.
+ */
+function recordedVersion(h: Record<string, string>): VersionFlags {
+  if (h.hazptr === undefined) return {};
+  const [hazptr, mutant] = h.hazptr.split(' mutant ');
+  return { hazptr, ...(mutant ? { mutant } : {}) };
+}
 
 /**
  * The header's scenario digest and hazptr version against the scenario given:
@@ -31,9 +41,10 @@ function checkRecordedFor(sf: ScheduleFile, schedFile: string, file: string, s: 
     warn(`hazsim: warning: ${schedFile}: no scenario digest in its header (an older hazsim wrote it): not checked against ${file}`);
     return;
   }
-  if (h['scenario-digest'] === digest && (h.hazptr ?? s.hazptr) === s.hazptr) return;
+  const label = hazptrLabel(s);
+  if (h['scenario-digest'] === digest && (h.hazptr ?? label) === label) return;
   const sameFile = h.scenario === file;
-  const hz = h.hazptr !== undefined && h.hazptr !== s.hazptr ? { was: `, hazptr ${h.hazptr}`, now: `, hazptr ${s.hazptr}` } : { was: '', now: '' };
+  const hz = h.hazptr !== undefined && h.hazptr !== label ? { was: `, hazptr ${h.hazptr}`, now: `, hazptr ${label}` } : { was: '', now: '' };
   const msg = `this schedule was recorded for ${h.scenario ?? 'another scenario'} (digest ${h['scenario-digest']}${hz.was}), not ${file}${sameFile ? ' as it is now' : ''} (digest ${digest}${hz.now})`;
   if (onDivergence === 'stop') throw new InputError(`${schedFile}: ${msg}`);
   warn(`hazsim: warning: ${schedFile}: ${msg}; replaying it anyway (--on-divergence continue)`);
@@ -48,18 +59,23 @@ export function replayCommand(io: CliIO): Command {
     .option('--seed <n>', 'seed for the strategy after a divergence (default: the file\'s)')
     .option('--bootarg <params>', 'hazptrtorture module parameters (default: the file\'s)')
     .option('--steps <n>', 'step budget (default: the file\'s, else limits.steps)')
+    .addOption(hazptrOption().default(undefined, "the file's"))
+    .addOption(mutantOption().default(undefined, "the file's"))
     .option('--save-schedule <file>', 'write the schedule of this replay')
     .option('--json', 'print the result as JSON')
     .option('--quiet', 'print only the report and the summary')
     .addOption(colorOption())
     .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['run', 'scenarios/hazptrtorture-preempt.yaml', '--seed', 1, '--save-schedule', 'gpf.sched'])}\n  $ ${hazsimCommand(['replay', 'scenarios/hazptrtorture-preempt.yaml', 'gpf.sched'])}\n`)
-    .action((file: string, schedFile: string, opts: { onDivergence: 'stop' | 'continue'; seed?: string; bootarg?: string; steps?: string; saveSchedule?: string; json?: boolean; quiet?: boolean; color: boolean }) => {
+    .action((file: string, schedFile: string, opts: VersionFlags & { onDivergence: 'stop' | 'continue'; seed?: string; bootarg?: string; steps?: string; saveSchedule?: string; json?: boolean; quiet?: boolean; color: boolean }) => {
       if (opts.saveSchedule) checkWritable('--save-schedule', opts.saveSchedule);
       const sf = readScheduleFile(schedFile);
       const seed = opts.seed !== undefined ? parseIntArg('--seed', opts.seed) : parseIntArg(`${schedFile}: seed`, sf.header.seed ?? '0');
       const bootarg = opts.bootarg ?? sf.header.bootarg;
       const steps = parseStepsArg(opts.steps ?? sf.header.steps);
-      const scenario = loadScenario(file, bootarg);
+      // the version the file records, unless --hazptr/--mutant ask for another (checked below: refused unless continue)
+      const rec = recordedVersion(sf.header);
+      const over = opts.hazptr !== undefined || opts.mutant !== undefined ? { ...(opts.hazptr !== undefined ? { hazptr: opts.hazptr } : rec.hazptr !== undefined ? { hazptr: rec.hazptr } : {}), ...(opts.mutant !== undefined ? { mutant: opts.mutant } : {}) } : rec;
+      const scenario = loadScenario(file, bootarg, over);
       checkRecordedFor(sf, schedFile, file, scenario, opts.onDivergence, io.err);
       const r = runScenario(scenario, {
         seed, maxSteps: steps, replay: sf.schedule, replayNames: { taskNames: sf.taskNames, siteKeys: sf.siteKeys },

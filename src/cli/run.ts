@@ -14,7 +14,7 @@ import { EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK } from './errors.ts';
 import { checkWritable, writeText } from './files.ts';
 import type { CliIO } from './index.ts';
 import { Progress } from './progress.ts';
-import { colorOption, hazsimCommand, parseIntArg, parseStepsArg, runFlags, useColor } from './options.ts';
+import { colorOption, hazptrOption, hazsimCommand, mutantOption, parseIntArg, parseStepsArg, runFlags, useColor, versionFlags, type VersionFlags } from './options.ts';
 
 /** What a schedule file's header records: replay checks the scenario digest and the hazptr version. */
 export interface Recorded {
@@ -76,17 +76,19 @@ export function runCommand(io: CliIO): Command {
     .addOption(new Option('--seed <n>', 'scheduler seed (an integer)').default('1'))
     .option('--steps <n>', 'step budget (overrides limits.steps; 1000000 or 1e6)')
     .option('--bootarg <params>', 'hazptrtorture module parameters, e.g. "hazptrtorture.onoff_interval=3333 hazptrtorture.stat_interval=15"')
+    .addOption(hazptrOption())
+    .addOption(mutantOption())
     .option('--trace', 'print every step as it runs')
     .option('--save-schedule <file>', 'write the recorded schedule as a replay file (see hazsim replay)')
     .option('--json', 'print the result as JSON (seed, outcome, bug, steps, schedule)')
     .option('--quiet', 'print only the report and the summary')
     .addOption(colorOption())
     .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['run', 'scenarios/same-task-release.yaml', '--seed', 42])}\n`)
-    .action(async (file: string, opts: { seed: string; steps?: string; bootarg?: string; trace?: boolean; saveSchedule?: string; json?: boolean; quiet?: boolean; color: boolean }) => {
+    .action(async (file: string, opts: VersionFlags & { seed: string; steps?: string; bootarg?: string; trace?: boolean; saveSchedule?: string; json?: boolean; quiet?: boolean; color: boolean }) => {
       const seed = parseIntArg('--seed', opts.seed);
       const steps = parseStepsArg(opts.steps);
       if (opts.saveSchedule) checkWritable('--save-schedule', opts.saveSchedule);
-      const scenario = loadScenario(file, opts.bootarg);
+      const scenario = loadScenario(file, opts.bootarg, versionFlags(opts));
       // --trace: ftrace's column legend, then every step and console line as the trace file prints them
       const traceLines: string[] = opts.trace && !opts.json ? [...TRACE_HEADER] : [];
       const run = startRun(scenario, {
@@ -102,7 +104,7 @@ export function runCommand(io: CliIO): Command {
       if (opts.saveSchedule) saveSchedule('--save-schedule', opts.saveSchedule, r, { file, scenario, seed, bootarg: opts.bootarg, steps: stoppedAt ?? steps });
       if (opts.json) io.out(JSON.stringify({ ...jsonRun(r), ...(finished ? {} : { outcome: 'interrupted' }) }));
       else {
-        const replayCommand = hazsimCommand(['run', file, ...runFlags(stoppedAt ?? steps, opts.bootarg)]);
+        const replayCommand = hazsimCommand(['run', file, ...runFlags(stoppedAt ?? steps, opts.bootarg, versionFlags(opts))]);
         io.out(formatRun(r, { color: useColor(opts.color, io.isTTY), quiet: !!opts.quiet, replayCommand, interrupted: !finished }).join('\n'));
       }
       io.exitCode = !finished ? EXIT_INTERRUPTED : r.bug ? EXIT_BUG : EXIT_OK;

@@ -15,8 +15,32 @@ import { TORTURE_DEFAULTS, TortureRefused, resolveParams } from './torture.ts';
 
 type Path = (string | number)[];
 
-export function loadScenario(file: string, bootarg?: string): Scenario {
-  return parseScenario(readText(file, 'scenario'), file, bootarg);
+/** What the command line changes in a scenario: `--hazptr NAME[+debug]` and `--mutant NAME`. */
+export interface Overrides {
+  hazptr?: string;
+  mutant?: string;
+}
+
+export function loadScenario(file: string, bootarg?: string, over: Overrides = {}): Scenario {
+  return parseScenario(readText(file, 'scenario'), file, bootarg, over);
+}
+
+/**
+ * The version a scenario runs, as one word: `v5`, `v5-detach+debug` (the form
+ * `--hazptr` takes and schedule files record), and the mutant if any:
+ * `v5-detach mutant acquire-no-mb`.
+ */
+export function hazptrLabel(s: Pick<Scenario, 'hazptr' | 'hazptr_debug' | 'hazptr_mutant'>): string {
+  return `${s.hazptr}${s.hazptr_debug ? '+debug' : ''}${s.hazptr_mutant ? ` mutant ${s.hazptr_mutant}` : ''}`;
+}
+
+/** `--hazptr NAME[+debug]`: the version, checked; bad input names the flag. */
+export function parseHazptrArg(v: string): { hazptr: string; hazptr_debug?: true } {
+  const m = /^([\w.-]+?)(\+debug)?$/.exec(v.trim());
+  const name = m ? m[1] : v;
+  if (!m || !versionNames.includes(name)) throw new InputError(`--hazptr: unknown hazptr version '${v}' (known: ${versionNames.join(', ')}; add +debug for CONFIG_HAZPTR_DEBUG; hazsim versions says what each is)`);
+  if (m[2] && !versions[name].debug) throw new InputError(`--hazptr: hazptr version '${name}' has no CONFIG_HAZPTR_DEBUG (+debug is for ${versionNames.filter((n) => versions[n].debug).join(', ')})`);
+  return { hazptr: name, ...(m[2] ? { hazptr_debug: true as const } : {}) };
 }
 
 /**
@@ -58,7 +82,8 @@ export function applyBootarg(params: TortureInput, bootarg: string): TortureInpu
   return out as TortureInput;
 }
 
-export function parseScenario(text: string, file: string, bootarg?: string): Scenario {
+export function parseScenario(text: string, file: string, bootarg?: string, over: Overrides = {}): Scenario {
+  const hzArg = over.hazptr !== undefined ? parseHazptrArg(over.hazptr) : undefined;
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
@@ -97,6 +122,11 @@ export function parseScenario(text: string, file: string, bootarg?: string): Sce
     ...(typeof hz !== 'string' && hz.debug ? { hazptr_debug: true as const } : {}),
     tasks: data.tasks ?? [],
   };
+  // --hazptr replaces the scenario's hazptr: whole (version and debug)
+  if (hzArg) {
+    delete s.hazptr_debug;
+    Object.assign(s, hzArg);
+  }
   if (s.hazptrtorture) {
     try {
       resolveParams({ ...TORTURE_DEFAULTS, ...s.hazptrtorture }, s.machine.cpus);
@@ -105,7 +135,14 @@ export function parseScenario(text: string, file: string, bootarg?: string): Sce
       throw e;
     }
   }
-  semanticChecks(s, raw as { hazptr?: unknown }, where);
+  semanticChecks(s, raw as { hazptr?: unknown }, hzArg ? (p) => (p[0] === 'hazptr' ? '--hazptr' : where(p)) : where);
+  if (over.mutant !== undefined) {
+    const list = versions[s.hazptr].mutants;
+    if (!list.some((x) => x.name === over.mutant)) {
+      throw new InputError(`--mutant: hazptr version '${s.hazptr}' has no mutant '${over.mutant}' (${list.length ? `hazsim mutants --list --hazptr ${s.hazptr} names its ${list.length}` : 'it has none'})`);
+    }
+    s.hazptr_mutant = over.mutant;
+  }
   return s;
 }
 

@@ -14,6 +14,7 @@ import { Schedule } from '../sched/schedule.ts';
 import type { Strategy } from '../sched/strategy.ts';
 import type { Scenario } from './schema.ts';
 import { buildMachine } from './workload.ts';
+import { hazptrLabel } from './load.ts';
 import { findSubject, tell, watch } from './story.ts';
 import { taskColumns, type StepLine } from '../report/ftrace.ts';
 
@@ -145,7 +146,7 @@ function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy |
     diverged: replay?.diverged ?? undefined,
     tasks: m.tasks.map((_, i) => taskName(m, i)),
     scenario: s.name,
-    hazptr: s.hazptr,
+    hazptr: hazptrLabel(s),
     seed: o.seed,
     cpus: s.machine.cpus,
     preempt: s.machine.preempt,

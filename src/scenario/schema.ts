@@ -136,5 +136,7 @@ export type Scenario = Omit<z.output<typeof scenarioSchema>, 'tasks' | 'hazptr'>
   tasks: z.output<typeof taskSchema>[];
   hazptr: string;
   hazptr_debug?: true;
+  /** a mutant of that version (`--mutant NAME`, src/hazptr/mutant.ts); never in a scenario file */
+  hazptr_mutant?: string;
 };
 export const NO_ARG_OPS: readonly string[] = noArgOps;

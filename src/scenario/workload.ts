@@ -143,6 +143,7 @@ function newFrame(n: number): Frame {
 
 export function buildMachine(s: Scenario, strategy: Strategy, overrides: Partial<MachineConfig> = {}): Machine {
   const version = versionOf(s.hazptr, s.hazptr_debug);
+  if (s.hazptr_mutant && overrides.mutant === undefined) overrides = { ...overrides, mutant: version.mutants.find((x) => x.name === s.hazptr_mutant)!.id };
   if (s.hazptrtorture) {
     let pendingOff = 0;
     const m = new Machine({ ...machineConfig(s), ...tortureMachineOverrides(), ...overrides }, version, strategy, (mem) => {
