@@ -186,7 +186,12 @@ describe('replay checks the scenario the schedule was recorded for', () => {
     writeFileSync(v4, readFileSync(saved, 'utf8').replace('# hazptr: v5', '# hazptr: v4'));
     const r = await cli(['replay', HANDOFF, v4]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/recorded for .* hazptr v4\), not .* hazptr v5\)$/);
+    expect(r.err).toMatch(/rec-v4.sched: recorded on hazptr v4, a version this hazsim does not have \(known: v5, v5-detach/);
+    // the version is the file's unless --hazptr asks for another: then it is refused, plainly
+    expect((await cli(['replay', HANDOFF, saved, '--hazptr', 'v5'])).code).toBe(1);
+    const other = await cli(['replay', HANDOFF, saved, '--hazptr', 'v5-detach']);
+    expect(other.code).toBe(2);
+    expect(other.err).toMatch(/recorded for .* hazptr v5\), not .* hazptr v5-detach\)$/);
   });
 
   it('a file from before the digest replays, with a warning', async () => {

@@ -62,7 +62,7 @@ export function bisectCommand(io: CliIO): Command {
       }
       const res = bisect(scenario, seed, { maxSteps: steps, maxRuns, log: (l) => io.err(l) });
       if ('error' in res) throw new InputError(res.error);
-      saveSchedule('--out', out, res.final, { file, scenario, seed, bootarg: opts.bootarg, steps, extra: { bisected: `from ${res.original.schedule.length} decisions` } });
+      saveSchedule('--out', out, res.final, { file, scenario, seed, bootarg: opts.bootarg, steps, extra: { bisected: `from ${res.original.schedule.length} decisions`, ...(res.final.bug?.warning ? { 'stop-at-warn': 'yes' } : {}) } });
       const replay = hazsimCommand(['replay', file, out]);
       io.out(formatRun(res.final, { color: useColor(opts.color, io.isTTY), quiet: true, replayCommand: replay }).filter((l) => !l.startsWith('hazsim: replay:')).join('\n'));
       io.out(`hazsim: bisect: ${res.originalSwitches} switch points -> ${res.finalSwitches} (${res.original.schedule.length} -> ${res.final.schedule.length} decisions; shortest failing prefix ${res.prefix}; ${res.runs} runs)`);

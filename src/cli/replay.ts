@@ -8,6 +8,7 @@
  * under the seeded strategy (how a reviewer replays a failing schedule on a fix).
  */
 import { Command, Option } from 'commander';
+import { versionNames } from '../hazptr/index.ts';
 import { hazptrLabel, loadScenario, scenarioDigest } from '../scenario/load.ts';
 import { runScenario } from '../scenario/run.ts';
 import type { Scenario } from '../scenario/schema.ts';
@@ -23,9 +24,11 @@ import { saveSchedule } from './run.ts';
  * The version a schedule file was recorded on (its `hazptr:` header, as
  * hazptrLabel() writes it: `v5-detach+debug mutant acquire-no-mb`), as flags.
  */
-function recordedVersion(h: Record<string, string>): VersionFlags {
+function recordedVersion(h: Record<string, string>, schedFile: string): VersionFlags {
   if (h.hazptr === undefined) return {};
   const [hazptr, mutant] = h.hazptr.split(' mutant ');
+  const name = hazptr.replace(/\+debug$/, '');
+  if (!versionNames.includes(name)) throw new InputError(`${schedFile}: recorded on hazptr ${h.hazptr}, a version this hazsim does not have (known: ${versionNames.join(', ')})`);
   return { hazptr, ...(mutant ? { mutant } : {}) };
 }
 
@@ -73,13 +76,15 @@ export function replayCommand(io: CliIO): Command {
       const bootarg = opts.bootarg ?? sf.header.bootarg;
       const steps = parseStepsArg(opts.steps ?? sf.header.steps);
       // the version the file records, unless --hazptr/--mutant ask for another (checked below: refused unless continue)
-      const rec = recordedVersion(sf.header);
+      const rec = recordedVersion(sf.header, schedFile);
       const over = opts.hazptr !== undefined || opts.mutant !== undefined ? { ...(opts.hazptr !== undefined ? { hazptr: opts.hazptr } : rec.hazptr !== undefined ? { hazptr: rec.hazptr } : {}), ...(opts.mutant !== undefined ? { mutant: opts.mutant } : {}) } : rec;
       const scenario = loadScenario(file, bootarg, over);
       checkRecordedFor(sf, schedFile, file, scenario, opts.onDivergence, io.err);
       const r = runScenario(scenario, {
         seed, maxSteps: steps, replay: sf.schedule, replayNames: { taskNames: sf.taskNames, siteKeys: sf.siteKeys },
         onDivergence: opts.onDivergence, story: !opts.json,
+        // bisect shrinks a WARN's schedule up to the WARN: the replay stops there too
+        stopAtWarn: sf.header['stop-at-warn'] === 'yes',
       });
       if (opts.saveSchedule) saveSchedule('--save-schedule', opts.saveSchedule, r, { file, scenario, seed, bootarg, steps });
       if (r.outcome === 'divergence') {

@@ -56,4 +56,8 @@ export interface Bug {
   signature: string;
   /** whether the kernel would print an Oops (and "end trace") or a warning-style report */
   oops: boolean;
+  /** a WARN (WARN_ONCE, WARN_ON_ONCE): printed when it happens, and the run goes on (reports.ts warn()) */
+  warning?: boolean;
+  /** a WARN came before this report: the CPU line says "Tainted: G W" (TAINT_WARN) */
+  tainted?: boolean;
 }

@@ -27,6 +27,10 @@ export interface MachineConfig {
   quiescence?: boolean;
   /** the id of the hazptr mutant this machine runs (src/hazptr/mutant.ts); 0 or absent: the version unmodified */
   mutant?: number;
+  /** the seed, for the "Hardware name:" line of a report printed while the run goes on (a WARN) */
+  seed?: number;
+  /** stop at the first WARN as at any other report (bisect's trial runs) */
+  stopAtWarn?: boolean;
 }
 
 export interface LogLine {

@@ -70,6 +70,10 @@ export class Machine {
   now = 0;
   steps = 0;
   bug: Bug | null = null;
+  /** the WARNs printed so far, in order (reports.ts warn()); the run went on after each */
+  readonly warnings: Bug[] = [];
+  /** WARN_ONCE / WARN_ON_ONCE call sites that have fired (once per boot) */
+  readonly warnedOnce = new Set<string>();
   /** the address of the access that faulted, for reports and stories */
   faultAddr = 0;
   endReason: EndReason = 'done';

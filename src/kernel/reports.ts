@@ -1,10 +1,13 @@
 /**
  * Bug reports: the first report of a run becomes machine.bug (headline, RIP,
- * call trace, signature) and stops the machine. Also the stack walker the
+ * call trace, signature) and stops the machine. A WARN (warn()) is printed on
+ * the console when it happens, kept in machine.warnings, and the run goes on,
+ * as the kernel goes on after a WARN; it taints the kernel (TAINT_WARN). Also the stack walker the
  * reports and KASAN's allocation tracks use, and the formatting of times and
  * step locations.
  */
 import type { Bug, BugKind, TraceEntry } from './bugs.ts';
+import { oopsLines } from '../report/oops.ts';
 import type { Machine } from './machine.ts';
 import { FRAME_IRQ, type Port } from './port.ts';
 import { functions, sites } from './sites.ts';
@@ -41,8 +44,7 @@ export function captureTrace(t: Task, ripLine: number): TraceEntry[] {
   return out;
 }
 
-export function report(m: Machine, kind: BugKind, cpu: Cpu, t: Task, o: ReportOpts): void {
-  if (m.bug) return;
+function makeBug(m: Machine, kind: BugKind, cpu: Cpu, t: Task, o: ReportOpts): Bug {
   const trace = o.frames ? captureTrace(o.traceOf ?? t, o.ripLine ?? -1) : [];
   let rip: Bug['rip'];
   let callers = trace;
@@ -53,13 +55,36 @@ export function report(m: Machine, kind: BugKind, cpu: Cpu, t: Task, o: ReportOp
   }
   const fnsForSig = (rip ? [rip.fn] : []).concat(callers.filter((e) => !e.marker).map((e) => e.fn));
   const sigHead = o.kasanWhat ? `KASAN: ${o.kasanWhat}` : kind;
-  m.bug = {
+  return {
     kind, headline: o.headline, ...(o.lead ? { lead: o.lead } : {}), pre: o.pre ?? [], post: o.post ?? [], time: m.now, cpu: o.noCpuLine ? -1 : cpu.id,
-    pid: t.pid, comm: t.comm, rip, trace: callers, oops: !!o.oops,
+    pid: t.pid, comm: t.comm, rip, trace: callers, oops: !!o.oops, ...(m.warnings.length ? { tainted: true } : {}),
     signature: `${sigHead} | ${fnsForSig.filter((n) => !n.startsWith('ret_from_fork')).join(' < ')}`,
   };
+}
+
+export function report(m: Machine, kind: BugKind, cpu: Cpu, t: Task, o: ReportOpts): void {
+  if (m.bug) return;
+  m.bug = makeBug(m, kind, cpu, t, o);
   m.stopped = true;
   m.endReason = 'bug';
+}
+
+/**
+ * A WARN_ONCE / WARN_ON_ONCE that fires: once per boot per `once` key (its call
+ * site), printed on the console now, as __warn() prints it (report/oops.ts),
+ * and the run goes on. With cfg.stopAtWarn (bisect's trials) it stops the run
+ * like any report.
+ */
+export function warn(m: Machine, once: string, kind: BugKind, cpu: Cpu, t: Task, o: ReportOpts): void {
+  if (m.bug || m.warnedOnce.has(once)) return;
+  m.warnedOnce.add(once);
+  const b: Bug = { ...makeBug(m, kind, cpu, t, o), warning: true };
+  for (const line of oopsLines(b, { release: m.cfg.release, preempt: m.cfg.preempt, seed: m.cfg.seed ?? 0 })) m.printk(line);
+  m.warnings.push(b);
+  if (m.cfg.stopAtWarn) {
+    m.stopped = true;
+    m.endReason = 'bug';
+  }
 }
 
 /** A failure the torture module itself reports (its statistics print). `task`: whose stack to show. */

@@ -11,8 +11,14 @@ function frame(e: TraceEntry): string {
   return ` ${e.fn}${where ? ` ${where}` : ''}${e.inline ? ' [inline]' : ''}`;
 }
 
+/**
+ * print_tainted() with TAINT_WARN set: one column per taint flag (TAINT_FLAGS_COUNT,
+ * 20 since 6.15), 'G' in the first (not proprietary), 'W' in TAINT_WARN's (9).
+ */
+const TAINTED_W = `Tainted: ${'G'.padEnd(9)}${'W'.padEnd(20 - 9)}`;
+
 export function cpuLine(b: Bug, release: string, preempt: 'full' | 'none'): string {
-  return `CPU: ${b.cpu} UID: 0 PID: ${b.pid} Comm: ${b.comm} Not tainted ${release} #1 PREEMPT${preempt === 'full' ? '(full)' : '(none)'}`;
+  return `CPU: ${b.cpu} UID: 0 PID: ${b.pid} Comm: ${b.comm} ${b.tainted ? TAINTED_W : 'Not tainted'} ${release} #1 PREEMPT${preempt === 'full' ? '(full)' : '(none)'}`;
 }
 
 export function oopsLines(b: Bug, o: { release: string; preempt: 'full' | 'none'; seed: number }): string[] {
@@ -20,8 +26,11 @@ export function oopsLines(b: Bug, o: { release: string; preempt: 'full' | 'none'
   const kasan = b.kind === 'kasan';
   if (kasan) out.push('==================================================================');
   out.push(...(b.lead ?? []), b.headline, ...b.pre);
+  // __warn(): the modules right after the WARNING line (an Oops prints them at its end)
+  if (b.warning) out.push('Modules linked in:');
   if (b.cpu >= 0) {
     out.push(cpuLine(b, o.release, o.preempt));
+    if (b.tainted) out.push('Tainted: [W]=WARN');
     out.push(`Hardware name: hazsim deterministic SMP model, seed ${o.seed}`);
   }
   if (b.rip) {
@@ -39,9 +48,7 @@ export function oopsLines(b: Bug, o: { release: string; preempt: 'full' | 'none'
   }
   out.push(...b.post);
   if (kasan) out.push('==================================================================');
-  if (b.oops) {
-    out.push('Modules linked in:');
-    out.push('---[ end trace 0000000000000000 ]---');
-  }
+  if (b.oops) out.push('Modules linked in:');
+  if (b.oops || b.warning) out.push('---[ end trace 0000000000000000 ]---');
   return out;
 }

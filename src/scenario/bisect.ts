@@ -26,7 +26,7 @@ export interface BisectResult {
 }
 
 export function bisect(s: Scenario, seed: number, o: { maxSteps?: number; maxRuns?: number; log: (line: string) => void }): BisectResult | { error: string } {
-  const original = runScenario(s, { seed, maxSteps: o.maxSteps });
+  const original = runScenario(s, { seed, stopAtWarn: true, maxSteps: o.maxSteps });
   if (!original.bug) return { error: `seed ${seed} does not fail (${original.outcome} after ${original.steps} steps): nothing to bisect` };
   const sig = original.bug.signature;
   const rec = original.schedule.snapshot();
@@ -36,7 +36,7 @@ export function bisect(s: Scenario, seed: number, o: { maxSteps?: number; maxRun
   const mask = new Uint8Array(rec.length);
   const fails = (prefix: number, m: Uint8Array): boolean => {
     runs++;
-    const r = runScenario(s, { seed, maxSteps: cap, strategy: new BisectStrategy(rec, prefix, m, seed) });
+    const r = runScenario(s, { seed, stopAtWarn: true, maxSteps: cap, strategy: new BisectStrategy(rec, prefix, m, seed) });
     return r.bug?.signature === sig;
   };
   o.log(`bisect: seed ${seed}: ${sig}`);
@@ -76,9 +76,9 @@ export function bisect(s: Scenario, seed: number, o: { maxSteps?: number; maxRun
     if (size === 1) break;
   }
   // 3. the final run, recorded exactly
-  const shrunk = runScenario(s, { seed, maxSteps: cap, strategy: new BisectStrategy(rec, prefix, mask, seed) });
+  const shrunk = runScenario(s, { seed, stopAtWarn: true, maxSteps: cap, strategy: new BisectStrategy(rec, prefix, mask, seed) });
   const exact = shrunk.schedule.snapshot();
-  const final = runScenario(s, { seed, maxSteps: cap, replay: exact, story: true });
+  const final = runScenario(s, { seed, stopAtWarn: true, maxSteps: cap, replay: exact, story: true });
   return { original, final, runs: runs + 2, prefix, originalSwitches: switchPoints(rec).length, finalSwitches: switchPoints(exact).length };
 }
 
@@ -115,7 +115,7 @@ export function shrinkScenario(s: Scenario, seed: number, sig: string, o: { maxS
   const maxRuns = o.maxRuns ?? 60;
   const holds = (c: Scenario) => {
     runs++;
-    return runScenario(c, { seed, maxSteps: o.maxSteps }).bug?.signature === sig;
+    return runScenario(c, { seed, stopAtWarn: true, maxSteps: o.maxSteps }).bug?.signature === sig;
   };
   const candidates = (c: Scenario): { what: string; sc: Scenario }[] => {
     const out: { what: string; sc: Scenario }[] = [];

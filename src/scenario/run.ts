@@ -31,6 +31,8 @@ export interface RunOptions {
   maxSteps?: number;
   /** run this mutant of the scenario's hazptr version (its id, src/hazptr/mutant.ts) */
   mutant?: number;
+  /** stop at the first WARN, as at any other report (bisect's trial runs), instead of going on */
+  stopAtWarn?: boolean;
   /**
    * called with each step (--trace), and with each console line printed since the
    * last one, in the order they happened (format with report/ftrace.ts)
@@ -48,7 +50,12 @@ export interface RunResult {
   preempt: 'full' | 'none';
   kasan: boolean;
   outcome: EndReason;
+  /** the run's first report: its first WARN (the run went on after it) or the report that stopped it */
   bug: Bug | null;
+  /** the report that stopped the run (an Oops, KASAN, a lockup...), null if none did */
+  fatal: Bug | null;
+  /** the WARNs printed, in order (each is also in log, where it was printed) */
+  warnings: Bug[];
   divergence?: string;
   steps: number;
   simNs: number;
@@ -123,7 +130,10 @@ function consoleLine(m: Machine, l: LogLine): StepLine {
 }
 
 function machineOverrides(o: RunOptions): Partial<MachineConfig> {
-  return { ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}), ...(o.mutant ? { mutant: o.mutant } : {}) };
+  return {
+    seed: o.seed, ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}), ...(o.mutant ? { mutant: o.mutant } : {}),
+    ...(o.stopAtWarn ? { stopAtWarn: true } : {}),
+  };
 }
 
 function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy | undefined): RunResult {
@@ -152,7 +162,9 @@ function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy |
     preempt: s.machine.preempt,
     kasan: s.machine.kasan,
     outcome: m.endReason,
-    bug: m.bug,
+    bug: m.warnings[0] ?? m.bug,
+    fatal: m.bug,
+    warnings: m.warnings,
     divergence: m.endReason === 'divergence' ? m.divergence : undefined,
     steps: m.steps,
     simNs: m.now,

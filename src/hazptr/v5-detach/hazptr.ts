@@ -15,7 +15,7 @@
  */
 import type { Machine } from '../../kernel/machine.ts';
 import { ORD_ONCE, ORD_PLAIN, ORD_RELEASE, type KGen, type Port } from '../../kernel/port.ts';
-import { report } from '../../kernel/reports.ts';
+import { warn } from '../../kernel/reports.ts';
 import { hashPtr } from '../../kernel/addr.ts';
 import { functions, kfunc, memoryDriven, site } from '../../kernel/sites.ts';
 import type { HazptrVersion } from '../version.ts';
@@ -178,8 +178,7 @@ function build(debug: boolean): HazptrVersion {
     const warn_remote_task = !unpackFlagsPid(yield io.load(ctx + W_FLAGS_PID, ORD_PLAIN, S.reldbg_task_flag)).detachTask
       && unpackFlagsPid(yield io.load(ctx + W_FLAGS_PID, ORD_PLAIN, S.reldbg_pid)).pid !== pid;
     const m = io.m;
-    if ((warn_remote_cpu || warn_remote_task) && !warned.has(m)) {
-      warned.add(m); // WARN_ONCE: once per boot
+    if ((warn_remote_cpu || warn_remote_task) && !m.warnedOnce.has(WARN_ONCE_KEY)) {
       const caller = yield io.load(ctx + W_CALLER, ORD_PLAIN, S.reldbg_caller);
       const apid = unpackFlagsPid(yield io.load(ctx + W_FLAGS_PID, ORD_PLAIN, S.reldbg_msg_pid)).pid;
       const acpu = yield io.load(ctx + W_CPU, ORD_PLAIN, S.reldbg_msg_cpu);
@@ -191,7 +190,7 @@ function build(debug: boolean): HazptrVersion {
       // inline WARN sits in (the innermost non-inline frame)
       let bugFn = F.hazptr_release_debug.name;
       for (let d = io.depth - 1; d >= 0; d--) if (!functions[io.fns[d]].inline) { bugFn = functions[io.fns[d]].name; break; }
-      report(m, 'hazptr-debug-remote-release', m.cpus[io.task.cpu], io.task, {
+      warn(m, WARN_ONCE_KEY, 'hazptr-debug-remote-release', m.cpus[io.task.cpu], io.task, {
         lead: ['------------[ cut here ]------------', msg],
         headline: `WARNING: CPU: ${cpu} PID: ${pid} at ${H}:${WARN_LINE} ${bugFn}`,
         frames: io,
@@ -234,8 +233,8 @@ function build(debug: boolean): HazptrVersion {
   };
 }
 
-/** Machines whose WARN_ONCE has fired. */
-const warned = new WeakSet<Machine>();
+/** hazptr_release_debug()'s WARN_ONCE: once per boot (Machine.warnedOnce). */
+const WARN_ONCE_KEY = `${H}:${WARN_LINE}`;
 
 /** The function _THIS_IP_ names: the innermost non-inline function below hazptr_acquire(). */
 function callerFn(io: Port): number {
