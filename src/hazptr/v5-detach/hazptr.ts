@@ -9,6 +9,10 @@
  * the C is identical, line for line, so the sites (kernel/hazptr.c:LINE) are
  * the same ones. Only the header's inline functions are ported here.
  *
+ * The version's mutants are ./mutants.ts: the kernel/hazptr.c ones are carried by
+ * v5's port, the include/linux/hazptr.h ones here, each as a test of io.m.mutant
+ * at the statement it changes.
+ *
  * Sites are registered on first use (setup()), not at module load, so that
  * the site ids of every other module (which feed the schedule digest) stay
  * where they were before this version existed.
@@ -25,6 +29,10 @@ import {
 } from '../v5/hazptr.ts';
 import { CTX_SLOT, HAZPTR_WILDCARD, ITEM_CTX, ITEM_SIZE, ITEM_SLOT, NR_HAZPTR_PERCPU_SLOTS, SLOT_ADDR } from '../v5/layout.ts';
 import { CTX_SIZE_DEBUG, CTX_SIZE_NODEBUG, W_CALLER, W_CPU, W_FLAGS_PID, packFlagsPid, unpackFlagsPid } from './layout.ts';
+import {
+  MUT_ACQUIRE_NO_CTX_SLOT, MUT_ACQUIRE_NO_MB, MUT_CONTEXT_SWITCH_NO_PROMOTE, MUT_DETACH_NO_PREEMPT_GUARD,
+  MUT_PROMOTE_NO_CTX_SLOT, MUT_PROMOTE_WRITE_ONCE, MUT_RELEASE_NO_UNCHAIN, MUT_RELEASE_WRITE_ONCE, v5DetachMutants,
+} from './mutants.ts';
 
 export const H = 'include/linux/hazptr.h';
 
@@ -108,18 +116,19 @@ function build(debug: boolean): HazptrVersion {
     const backup_slot = yield hazptr_chain_backup_slot(io, ctx, 112);
     const a = yield io.load(slot + SLOT_ADDR, ORD_PLAIN, S.promote_load);
     yield io.store(backup_slot + SLOT_ADDR, a, ORD_ONCE, S.promote_backup);
-    yield io.store(slot + SLOT_ADDR, 0, ORD_RELEASE, S.promote_clear);
-    yield io.store(ctx + CTX_SLOT, backup_slot, ORD_PLAIN, S.promote_ctx_slot);
+    yield io.store(slot + SLOT_ADDR, 0, io.m.mutant !== MUT_PROMOTE_WRITE_ONCE ? ORD_RELEASE : ORD_ONCE, S.promote_clear);
+    if (io.m.mutant !== MUT_PROMOTE_NO_CTX_SLOT) yield io.store(ctx + CTX_SLOT, backup_slot, ORD_PLAIN, S.promote_ctx_slot);
     io.leave();
   }
 
   function* hazptr_detach(io: Port, ctx: number, line: number): KGen {
     io.enter(F.hazptr_detach, line);
-    io.preempt_disable(); // guard(preempt)();
+    const guard = io.m.mutant !== MUT_DETACH_NO_PREEMPT_GUARD;
+    if (guard) io.preempt_disable(); // guard(preempt)();
     if (debug) yield storeFlagsPid(io, ctx, { task: true, cpu: true }, S.detach_flags);
     const slot = yield io.load(ctx + CTX_SLOT, ORD_PLAIN, S.detach_slot);
     if (slot !== backupSlotOf(ctx)) yield hazptr_promote_to_backup_slot(io, ctx, slot, 141);
-    io.preempt_enable();
+    if (guard) io.preempt_enable();
     io.leave();
   }
 
@@ -134,6 +143,7 @@ function build(debug: boolean): HazptrVersion {
         const c = yield io.load(item + ITEM_CTX, ORD_PLAIN, S.ncs_dbg_ctx);
         yield storeFlagsPid(io, c, { cpu: true }, S.ncs_dbg_store);
       }
+      if (io.m.mutant === MUT_CONTEXT_SWITCH_NO_PROMOTE) continue;
       const ctx = yield io.load(item + ITEM_CTX, ORD_PLAIN, S.ncs_ctx);
       yield hazptr_promote_to_backup_slot(io, ctx, slot, 159);
     }
@@ -159,11 +169,11 @@ function build(debug: boolean): HazptrVersion {
       return r;
     }
     yield io.store(slot + SLOT_ADDR, HAZPTR_WILDCARD, ORD_ONCE, S.acq_store_b);
-    yield io.fence(S.acq_mb);
+    if (io.m.mutant !== MUT_ACQUIRE_NO_MB) yield io.fence(S.acq_mb);
     const addr = yield io.load(addr_p, ORD_ONCE, S.acq_load_a);
     yield io.store(slot + SLOT_ADDR, addr, ORD_ONCE, S.acq_store_c);
     yield io.store(slot_item + ITEM_CTX, ctx, ORD_PLAIN, S.acq_item_ctx);
-    yield io.store(ctx + CTX_SLOT, slot, ORD_PLAIN, S.acq_ctx_slot);
+    if (io.m.mutant !== MUT_ACQUIRE_NO_CTX_SLOT) yield io.store(ctx + CTX_SLOT, slot, ORD_PLAIN, S.acq_ctx_slot);
     io.preempt_enable();
     io.leave();
     return addr;
@@ -209,8 +219,9 @@ function build(debug: boolean): HazptrVersion {
     io.preempt_disable(); // guard(preempt)();
     if (debug) yield hazptr_release_debug(io, ctx, addr, 245);
     const slot = yield io.load(ctx + CTX_SLOT, ORD_PLAIN, S.rel_load_slot);
-    yield io.store(slot + SLOT_ADDR, 0, ORD_RELEASE, S.rel_clear);
-    if (slot === backupSlotOf(ctx)) yield hazptr_unchain_backup_slot(io, ctx, 249); // hazptr_slot_is_backup()
+    yield io.store(slot + SLOT_ADDR, 0, io.m.mutant !== MUT_RELEASE_WRITE_ONCE ? ORD_RELEASE : ORD_ONCE, S.rel_clear);
+    // hazptr_slot_is_backup()
+    if (slot === backupSlotOf(ctx) && io.m.mutant !== MUT_RELEASE_NO_UNCHAIN) yield hazptr_unchain_backup_slot(io, ctx, 249);
     io.preempt_enable();
     io.leave();
   }
@@ -220,7 +231,7 @@ function build(debug: boolean): HazptrVersion {
     summary: debug
       ? 'v5-detach built with CONFIG_HAZPTR_DEBUG: a WARN_ONCE when a hazard pointer is released on another task or CPU without a detach or a context switch'
       : "v5's hazptr.c with the -rcu header: hazptr_detach(), hazptr_promote_to_backup_slot() (CONFIG_HAZPTR_DEBUG: v5-detach+debug)",
-    mutants: [],
+    mutants: v5DetachMutants,
     ctxSize: debug ? CTX_SIZE_DEBUG : CTX_SIZE_NODEBUG,
     setup: setupPercpu,
     init: hazptr_init,

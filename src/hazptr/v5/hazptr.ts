@@ -4,6 +4,10 @@
  * labelled with its C function and its line in include/linux/hazptr.h or
  * kernel/hazptr.c as the patch creates them. Nothing is fixed: its bugs are
  * what hazsim is for. A fixed version goes in a directory beside this one.
+ *
+ * The kernel/hazptr.c functions carry the mutants of ./mutants.ts (v5-detach's
+ * catalogue, which shares them) at the statements they change, as tests of
+ * io.m.mutant; with no mutant (0) every test takes the original path.
  */
 import { HLIST_NODE_NEXT, hlist_add_head, hlist_del } from '../../kernel/list.ts';
 import { mutex_lock, mutex_unlock, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from '../../kernel/locks.ts';
@@ -11,6 +15,12 @@ import type { Machine } from '../../kernel/machine.ts';
 import { OP_RELAX, ORD_ACQUIRE, ORD_ONCE, ORD_PLAIN, ORD_RELEASE, type KGen, type Port } from '../../kernel/port.ts';
 import { kfunc, memoryDriven, site } from '../../kernel/sites.ts';
 import type { HazptrVersion } from '../version.ts';
+import {
+  MUT_CHAIN_ADD_UNLOCKED, MUT_CHAIN_NO_GEN, MUT_CPU_SLOTS_IGNORE_WILDCARD, MUT_CPU_SLOTS_LOAD_RELAXED, MUT_NEVER_FLIP,
+  MUT_OVERFLOW_IGNORE_WILDCARD, MUT_OVERFLOW_LOAD_RELAXED, MUT_SCAN_NO_FIRST_LIST, MUT_SCAN_NO_OVERFLOW_LIST,
+  MUT_SCAN_NO_SECOND_LIST, MUT_SLOW_ACQUIRE_NO_MB, MUT_SLOW_ACQUIRE_NULL_NO_UNCHAIN, MUT_SYNCHRONIZE_NO_MB, MUT_UNCHAIN_NO_GEN,
+  MUT_WALK_NO_GEN_CHECK_NEXT, MUT_WALK_NO_GEN_CHECK_WAIT,
+} from './mutants.ts';
 import {
   BACKUP_NODE, BACKUP_OVERFLOW_LIST, BACKUP_SLOT, CACHELINE, CTX_BACKUP, CTX_SIZE, CTX_SLOT, FLIP_ADD_IDX, FLIP_ARRAY,
   FLIP_LOCK, FLIP_SIZE, HAZPTR_WILDCARD, ITEM_CTX, ITEM_SIZE, ITEM_SLOT, NR_HAZPTR_PERCPU_SLOTS, OL_GEN, OL_HEAD, OL_LOCK,
@@ -192,11 +202,11 @@ export function* __hazptr_acquire(io: Port, ctx: number, addr_p: number, line: n
   let slot = yield hazptr_get_free_percpu_slot(io, ctx, 66);
   if (!slot) slot = yield hazptr_chain_backup_slot(io, ctx, 74);
   yield io.store(slot + SLOT_ADDR, HAZPTR_WILDCARD, ORD_ONCE, S.sacq_store_b);
-  yield io.fence(S.sacq_mb);
+  if (io.m.mutant !== MUT_SLOW_ACQUIRE_NO_MB) yield io.fence(S.sacq_mb);
   const addr = yield io.load(addr_p, ORD_ONCE, S.sacq_load_a);
   yield io.store(slot + SLOT_ADDR, addr, ORD_ONCE, S.sacq_store_c);
   yield io.store(ctx + CTX_SLOT, slot, ORD_PLAIN, S.sacq_ctx_slot);
-  if (!addr && slot === backupSlotOf(ctx)) yield hazptr_unchain_backup_slot(io, ctx, 93);
+  if (!addr && slot === backupSlotOf(ctx) && io.m.mutant !== MUT_SLOW_ACQUIRE_NULL_NO_UNCHAIN) yield hazptr_unchain_backup_slot(io, ctx, 93);
   io.leave();
   return addr;
 }
@@ -212,16 +222,16 @@ function* hazptr_synchronize_overflow_list(io: Port, overflow_list: number, addr
       const backup_slot = backupOfNode(node);
       /* Busy-wait if node is found. */
       for (;;) {
-        const load_addr = yield io.load(backup_slot + BACKUP_SLOT + SLOT_ADDR, ORD_ACQUIRE, S.sol_load_b);
-        if (load_addr !== addr && load_addr !== HAZPTR_WILDCARD) break;
+        const load_addr = yield io.load(backup_slot + BACKUP_SLOT + SLOT_ADDR, io.m.mutant !== MUT_OVERFLOW_LOAD_RELAXED ? ORD_ACQUIRE : ORD_ONCE, S.sol_load_b);
+        if (load_addr !== addr && (load_addr !== HAZPTR_WILDCARD || io.m.mutant === MUT_OVERFLOW_IGNORE_WILDCARD)) break;
         yield raw_spin_unlock_irqrestore(io, lock, flags, 123);
         yield io.op(OP_RELAX, S.sol_relax);
         flags = yield raw_spin_lock_irqsave(io, lock, 125);
-        if ((yield io.load(overflow_list + OL_GEN, ORD_PLAIN, S.sol_gen_spin)) !== snapshot_gen) continue retry;
+        if (io.m.mutant !== MUT_WALK_NO_GEN_CHECK_WAIT && (yield io.load(overflow_list + OL_GEN, ORD_PLAIN, S.sol_gen_spin)) !== snapshot_gen) continue retry;
       }
       yield raw_spin_unlock_irqrestore(io, lock, flags, 129);
       flags = yield raw_spin_lock_irqsave(io, lock, 134);
-      if ((yield io.load(overflow_list + OL_GEN, ORD_PLAIN, S.sol_gen_next)) !== snapshot_gen) continue retry;
+      if (io.m.mutant !== MUT_WALK_NO_GEN_CHECK_NEXT && (yield io.load(overflow_list + OL_GEN, ORD_PLAIN, S.sol_gen_next)) !== snapshot_gen) continue retry;
       node = yield io.load(backup_slot + BACKUP_NODE + HLIST_NODE_NEXT, ORD_PLAIN, S.sol_next);
     }
     break;
@@ -237,8 +247,8 @@ function* hazptr_synchronize_cpu_slots(io: Port, cpu: number, addr: number, line
     const item = percpu_slots + idx * ITEM_SIZE;
     /* Busy-wait if node is found. */
     for (;;) {
-      const v = yield io.load(item + ITEM_SLOT + SLOT_ADDR, ORD_ACQUIRE, S.scs_load_b);
-      if (v !== addr && v !== HAZPTR_WILDCARD) break;
+      const v = yield io.load(item + ITEM_SLOT + SLOT_ADDR, io.m.mutant !== MUT_CPU_SLOTS_LOAD_RELAXED ? ORD_ACQUIRE : ORD_ONCE, S.scs_load_b);
+      if (v !== addr && (v !== HAZPTR_WILDCARD || io.m.mutant === MUT_CPU_SLOTS_IGNORE_WILDCARD)) break;
       yield io.op(OP_RELAX, S.scs_relax);
     }
   }
@@ -252,15 +262,16 @@ export function* hazptr_synchronize(io: Port, addr: number, line: number): KGen 
     io.leave();
     return;
   }
-  yield io.fence(S.sync_mb);
+  if (io.m.mutant !== MUT_SYNCHRONIZE_NO_MB) yield io.fence(S.sync_mb);
   for (let cpu = 0; cpu < io.m.cfg.cpus; cpu++) {
     const overflow_list_flip = io.per_cpu_ptr(PCPU_FLIP, cpu);
     yield hazptr_synchronize_cpu_slots(io, cpu, addr, 186);
     yield mutex_lock(io, overflow_list_flip + FLIP_LOCK, 193); // guard(mutex)
     const scan_idx = (yield io.load(overflow_list_flip + FLIP_ADD_IDX, ORD_PLAIN, S.sync_add_idx)) ^ 1;
-    yield hazptr_synchronize_overflow_list(io, overflow_list_flip + FLIP_ARRAY + scan_idx * OL_SIZE, addr, 195);
-    yield io.store(overflow_list_flip + FLIP_ADD_IDX, scan_idx, ORD_ONCE, S.sync_flip);
-    yield hazptr_synchronize_overflow_list(io, overflow_list_flip + FLIP_ARRAY + (scan_idx ^ 1) * OL_SIZE, addr, 198);
+    const mut = io.m.mutant;
+    if (mut !== MUT_SCAN_NO_OVERFLOW_LIST && mut !== MUT_SCAN_NO_FIRST_LIST) yield hazptr_synchronize_overflow_list(io, overflow_list_flip + FLIP_ARRAY + scan_idx * OL_SIZE, addr, 195);
+    if (mut !== MUT_NEVER_FLIP) yield io.store(overflow_list_flip + FLIP_ADD_IDX, scan_idx, ORD_ONCE, S.sync_flip);
+    if (mut !== MUT_SCAN_NO_OVERFLOW_LIST && mut !== MUT_SCAN_NO_SECOND_LIST) yield hazptr_synchronize_overflow_list(io, overflow_list_flip + FLIP_ARRAY + (scan_idx ^ 1) * OL_SIZE, addr, 198);
     yield mutex_unlock(io, overflow_list_flip + FLIP_LOCK, 199); // end of guard(mutex) scope
   }
   io.leave();
@@ -273,10 +284,14 @@ export function* hazptr_chain_backup_slot(io: Port, ctx: number, line: number): 
   const overflow_list = overflow_list_flip + FLIP_ARRAY + list_idx * OL_SIZE;
   const slot = backupSlotOf(ctx);
   yield io.store(slot + SLOT_ADDR, 0, ORD_PLAIN, S.chain_clear);
+  const unlocked = io.m.mutant === MUT_CHAIN_ADD_UNLOCKED;
+  if (unlocked) yield hlist_add_head(io, ctx + CTX_BACKUP + BACKUP_NODE, overflow_list + OL_HEAD, 213);
   const flags = yield raw_spin_lock_irqsave(io, overflow_list + OL_LOCK, 211); // guard(raw_spinlock_irqsave)
-  const gen = yield io.load(overflow_list + OL_GEN, ORD_PLAIN, S.chain_gen_load);
-  yield io.store(overflow_list + OL_GEN, gen + 1, ORD_PLAIN, S.chain_gen_store);
-  yield hlist_add_head(io, ctx + CTX_BACKUP + BACKUP_NODE, overflow_list + OL_HEAD, 213);
+  if (io.m.mutant !== MUT_CHAIN_NO_GEN) {
+    const gen = yield io.load(overflow_list + OL_GEN, ORD_PLAIN, S.chain_gen_load);
+    yield io.store(overflow_list + OL_GEN, gen + 1, ORD_PLAIN, S.chain_gen_store);
+  }
+  if (!unlocked) yield hlist_add_head(io, ctx + CTX_BACKUP + BACKUP_NODE, overflow_list + OL_HEAD, 213);
   yield io.store(ctx + CTX_BACKUP + BACKUP_OVERFLOW_LIST, overflow_list, ORD_PLAIN, S.chain_olist);
   yield raw_spin_unlock_irqrestore(io, overflow_list + OL_LOCK, flags, 215); // end of guard scope
   io.leave();
@@ -287,8 +302,10 @@ export function* hazptr_unchain_backup_slot(io: Port, ctx: number, line: number)
   io.enter(F.hazptr_unchain_backup_slot, line);
   const overflow_list = yield io.load(ctx + CTX_BACKUP + BACKUP_OVERFLOW_LIST, ORD_PLAIN, S.unchain_olist);
   const flags = yield raw_spin_lock_irqsave(io, overflow_list + OL_LOCK, 223); // guard(raw_spinlock_irqsave)
-  const gen = yield io.load(overflow_list + OL_GEN, ORD_PLAIN, S.unchain_gen_load);
-  yield io.store(overflow_list + OL_GEN, gen + 1, ORD_PLAIN, S.unchain_gen_store);
+  if (io.m.mutant !== MUT_UNCHAIN_NO_GEN) {
+    const gen = yield io.load(overflow_list + OL_GEN, ORD_PLAIN, S.unchain_gen_load);
+    yield io.store(overflow_list + OL_GEN, gen + 1, ORD_PLAIN, S.unchain_gen_store);
+  }
   yield hlist_del(io, ctx + CTX_BACKUP + BACKUP_NODE, 225);
   yield raw_spin_unlock_irqrestore(io, overflow_list + OL_LOCK, flags, 226); // end of guard scope
   io.leave();
