@@ -318,7 +318,7 @@ tasks:
   }
 });
 
-describe('the torture module as written (torture.ts)', () => {
+describe('the torture module as written (src/torture/)', () => {
   const yaml = (preempt: string, pending: string) => `
 name: torture fidelity
 machine: { cpus: 2, preempt: ${preempt}, kasan: false, step_ns: 1000 }

@@ -11,7 +11,7 @@ import { InputError } from '../cli/errors.ts';
 import { readText } from '../cli/files.ts';
 import { versionNames, versions } from '../hazptr/index.ts';
 import { NO_ARG_OPS, scenarioSchema, tortureSchema, type Op, type Scenario, type TortureInput } from './schema.ts';
-import { TORTURE_DEFAULTS, TortureRefused, resolveParams } from './torture.ts';
+import { TORTURE_DEFAULTS, TortureRefused, resolveParams } from '../torture/index.ts';
 
 type Path = (string | number)[];
 

@@ -74,7 +74,7 @@ export const irqSchema = z.strictObject({
 });
 
 const intParam = z.number().int();
-/** hazptrtorture's module parameters, by their names; defaults are the module's (src/scenario/torture.ts). */
+/** hazptrtorture's module parameters, by their names; defaults are the module's (src/torture/params.ts). */
 export const tortureSchema = z.strictObject({
   torture_type: z.enum(['hazptr', 'hazptr-stack']).optional(),
   nreaders: intParam.min(-64).max(256).optional(),

@@ -19,7 +19,7 @@ import { cond_resched, schedule } from '../sched/core.ts';
 import type { Strategy } from '../sched/strategy.ts';
 import { versionOf } from '../hazptr/index.ts';
 import type { Op, Scenario } from './schema.ts';
-import { TORTURE_DEFAULTS, defineTorturePercpu, resolveParams, startTorture, tortureMachineOverrides } from './torture.ts';
+import { TORTURE_DEFAULTS, defineTorturePercpu, resolveParams, startTorture, tortureMachineOverrides } from '../torture/index.ts';
 
 const W = 'hazsim/workload.c';
 const F_task = kfunc('hazsim_kthread', W);
