@@ -156,7 +156,7 @@ describe('v5-detach selection errors (exit 2)', () => {
     expect(r.code).toBe(2);
     expect(r.err.split('\n')).toHaveLength(1);
     expect(r.err).toContain(`${f}:4:`);
-    expect(r.err).toContain("hazptr.debug: hazptr version 'v5' has no CONFIG_HAZPTR_DEBUG (debug: is for v5-detach)");
+    expect(r.err).toContain("hazptr.debug: hazptr version 'v5' has no CONFIG_HAZPTR_DEBUG (debug: is for v5-detach, wildcard-flip)");
   });
 
   it('detach with v5: one line naming the version', async () => {
@@ -164,13 +164,13 @@ describe('v5-detach selection errors (exit 2)', () => {
     const r = await cli(['run', f, '--seed', '1']);
     expect(r.code).toBe(2);
     expect(r.err.split('\n')).toHaveLength(1);
-    expect(r.err).toContain("tasks[0].program[2].detach: hazptr version 'v5' has no hazptr_detach() (detach: is for v5-detach)");
+    expect(r.err).toContain("tasks[0].program[2].detach: hazptr version 'v5' has no hazptr_detach() (detach: is for v5-detach, wildcard-flip)");
   });
 
   it('an unknown version in the mapping form names the version key', async () => {
     const f = file('unknown.yaml', scenario('{ version: v9 }', false));
     const r = await cli(['run', f, '--seed', '1']);
     expect(r.code).toBe(2);
-    expect(r.err).toContain("hazptr.version: unknown hazptr version 'v9' (known: v5, v5-detach)");
+    expect(r.err).toContain("hazptr.version: unknown hazptr version 'v9' (known: v5, v5-detach, wildcard-flip)");
   });
 });

@@ -2,11 +2,13 @@
 import type { HazptrVersion } from './version.ts';
 import { v5 } from './v5/hazptr.ts';
 import { v5Detach } from './v5-detach/hazptr.ts';
+import { wildcardFlip } from './wildcard-flip/hazptr.ts';
 
 export const versions: Record<string, HazptrVersion> = { v5 };
-// v5-detach is built on first use: its sites are registered after every module's,
+// v5-detach and wildcard-flip are built on first use: their sites are registered after every module's,
 // so that no existing site id moves (they feed the schedule digest).
 Object.defineProperty(versions, 'v5-detach', { enumerable: true, get: v5Detach });
+Object.defineProperty(versions, 'wildcard-flip', { enumerable: true, get: wildcardFlip });
 export const versionNames = Object.keys(versions);
 
 /** The version a scenario runs: with `debug`, its CONFIG_HAZPTR_DEBUG build. */

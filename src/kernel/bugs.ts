@@ -23,7 +23,8 @@ export type BugKind =
   | 'too-short-grace-period'
   | 'writer-stall'
   | 'preempt-count-underflow'
-  | 'hazptr-debug-remote-release';
+  | 'hazptr-debug-remote-release'
+  | 'hazptr-overflow-wildcard';
 
 export interface TraceEntry {
   fn: string;

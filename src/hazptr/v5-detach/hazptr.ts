@@ -102,7 +102,7 @@ export const WARN_LINE = 225;
  * A store to one or two bytes of a model word (bool/int fields): the word's other
  * bytes are written back as this task sees them when it issues the store.
  */
-function* storeFlagsPid(io: Port, ctx: number, f: { task?: boolean; cpu?: boolean; pid?: number }, s: number): KGen {
+export function* storeFlagsPid(io: Port, ctx: number, f: { task?: boolean; cpu?: boolean; pid?: number }, s: number): KGen {
   const cur = unpackFlagsPid(io.m.mem.peek(ctx + W_FLAGS_PID) || 0);
   const w = packFlagsPid(f.task ?? cur.detachTask, f.cpu ?? cur.detachCpu, f.pid ?? cur.pid);
   yield io.store(ctx + W_FLAGS_PID, w, ORD_PLAIN, s);
@@ -248,7 +248,7 @@ function build(debug: boolean): HazptrVersion {
 const WARN_ONCE_KEY = `${H}:${WARN_LINE}`;
 
 /** The function _THIS_IP_ names: the innermost non-inline function below hazptr_acquire(). */
-function callerFn(io: Port): number {
+export function callerFn(io: Port): number {
   for (let d = io.depth - 2; d >= 0; d--) if (!functions[io.fns[d]].inline) return io.fns[d];
   return io.depth >= 2 ? io.fns[io.depth - 2] : 0;
 }
