@@ -13,7 +13,7 @@ import type { Mutant } from '../hazptr/mutant.ts';
 import { battery, type BatteryEntry } from '../mutants/battery.ts';
 import type { Budget, MutantResult } from '../mutants/run.ts';
 import { hazptrLabel } from '../scenario/load.ts';
-import { mutantTable, type VersionReport } from '../report/mutants.ts';
+import { mutantList, mutantTable, type VersionReport } from '../report/mutants.ts';
 import { EXIT_BUG, EXIT_OK, InputError } from './errors.ts';
 import type { CliIO } from './index.ts';
 import { colorOption, hazsimCommand, parseIntArg, parseJobsArg, useColor } from './options.ts';
@@ -87,7 +87,7 @@ export function mutantsCommand(io: CliIO): Command {
         if (unknown.length) throw new InputError(`--only: no mutant named ${unknown.join(', ')} in ${chosen.join(', ')} (hazsim mutants --list names them)`);
       }
       if (opts.list) {
-        for (const p of plan) for (const m of p.mutants) io.out(`${p.version}\t${m.name}\t${m.cls}\t${m.file}:${m.line}\t${m.stmt}\t${m.change}`);
+        for (const p of plan) io.out(mutantList(p.version, p.mutants).join('\n'));
         return;
       }
       const jobs = parseJobsArg(opts.jobs, io.err);

@@ -32,6 +32,12 @@ export function replayKill(rep: VersionReport, m: Mutant, r: MutantResult): stri
   return hazsimCommand(['run', k.file, '--hazptr', hz, '--mutant', m.name, '--seed', k.seed]);
 }
 
+/** --list: one row per mutant: name, class, the statement (file:line, C) and the change. */
+export function mutantList(version: string, ms: readonly Mutant[]): string[] {
+  const one = (t: string) => t.replace(/\s+/g, ' ').trim();
+  return pad([['version', 'mutant', 'class', 'statement', 'change'], ...ms.map((m) => [version, m.name, m.cls, `${m.file}:${m.line} ${one(m.stmt)}`, one(m.change)])]);
+}
+
 export function mutantTable(reports: VersionReport[], o: { color: boolean }): string[] {
   const c = new Chalk({ level: o.color ? 1 : 0 });
   const out: string[] = [];
@@ -49,7 +55,7 @@ export function mutantTable(reports: VersionReport[], o: { color: boolean }): st
       total++;
       if (r.killedBy) killed++;
       rows.push([
-        m.name, m.cls, `${m.file.replace(/^.*\//, '')}:${m.line}`, m.change,
+        m.name, m.cls, `${m.file.replace(/^.*\//, '')}:${m.line}`, m.change.replace(/\s+/g, ' '),
         r.killedBy ? `${base(r.killedBy.file)} seed ${r.killedBy.seed} (${r.killedBy.steps} steps): ${r.killedBy.signature.split(' | ')[0]}` : `survived (${r.runs} runs)`,
         `${r.seconds.toFixed(1)} s`,
       ]);
