@@ -111,7 +111,7 @@ describe('v5-detach workloads', () => {
       // __warn_printk(): the cut-here line and the message; then __warn(): the WARNING line naming the
       // function the inline WARN sits in
       expect(r.bug.lead?.[0]).toBe('------------[ cut here ]------------');
-      expect(r.bug.headline).toMatch(/^WARNING: CPU: \d+ PID: \d+ at include\/linux\/hazptr\.h:225 hazsim_kthread$/);
+      expect(r.bug.headline).toMatch(/^WARNING: include\/linux\/hazptr\.h:225 at hazsim_kthread, CPU#\d+: \w+\/\d+$/);
       const m = re.exec(r.bug.lead![1]);
       expect(m, r.bug.lead![1]).not.toBeNull();
       expect(out.indexOf(r.bug.lead![1])).toBeLessThan(out.indexOf(r.bug.headline));

@@ -137,13 +137,13 @@ describe('wildcard-flip CONFIG_HAZPTR_DEBUG', () => {
     const w = r.warnings[0];
     expect(w.kind).toBe('hazptr-debug-remote-release');
     expect(w.lead?.[0]).toBe('------------[ cut here ]------------');
-    expect(w.headline).toMatch(/^WARNING: CPU: \d+ PID: \d+ at include\/linux\/hazptr\.h:278 hazsim_kthread$/);
+    expect(w.headline).toMatch(/^WARNING: include\/linux\/hazptr\.h:278 at hazsim_kthread, CPU#\d+: \w+\/\d+$/);
     const m = re.exec(w.lead![1]);
     expect(m, w.lead![1]).not.toBeNull();
     expect([m![2], m![3], m![4], Number(m![7])]).toEqual(['task', 'being detached from task', 'hazsim_kthread', w.pid]);
     const out = text(r);
     expect(out.indexOf(w.lead![1])).toBeLessThan(out.indexOf(w.headline));
-    expect(out).toContain(' hazptr_release_debug include/linux/hazptr.h:278 [inline]');
+    expect(out).toContain('RIP: 0010:hazptr_release_debug include/linux/hazptr.h:278\n');
     expect(out).toContain(' hazptr_release include/linux/hazptr.h:314 [inline]');
     expect(w.signature).toBe('hazptr-debug-remote-release | hazptr_release_debug < hazptr_release < hazsim_kthread < kthread');
   });
@@ -156,7 +156,7 @@ describe('wildcard-flip as written (two faults of the C, modelled, not fixed)', 
     const w = r.warnings[0];
     expect(w.kind).toBe('hazptr-overflow-wildcard');
     expect(w.lead).toEqual(['------------[ cut here ]------------']); // WARN_ON_ONCE: no message
-    expect(w.headline).toMatch(/^WARNING: CPU: 1 PID: \d+ at kernel\/hazptr\.c:145 hazptr_synchronize_overflow_list$/);
+    expect(w.headline).toMatch(/^WARNING: kernel\/hazptr\.c:145 at hazptr_synchronize_overflow_list, CPU#1: \w+\/\d+$/);
     expect(w.signature).toBe('hazptr-overflow-wildcard | hazptr_synchronize_overflow_list < hazptr_scan_period < hazptr_synchronize < hazsim_update < hazsim_kthread < kthread');
     expect(r.fatal?.signature).toBe('KASAN: slab-use-after-free | hazsim_deref < hazsim_kthread < kthread');
   });

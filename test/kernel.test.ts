@@ -217,7 +217,7 @@ tasks:
     program: [ preempt_disable, { update: gp }, preempt_enable ]
 `, 1);
     expect(r.bug?.kind).toBe('lockdep-preemption-disabled');
-    expect(r.bug?.headline).toMatch(/^WARNING: CPU: \d PID: 100 at kernel\/hazptr.c:169 hazptr_synchronize$/);
+    expect(r.bug?.headline).toMatch(/^WARNING: kernel\/hazptr.c:169 at hazptr_synchronize, CPU#\d: [\w-]+\/100$/);
   });
 
   it('the same scenario with lockdep off goes on to sleep in mutex_lock and is caught there', () => {

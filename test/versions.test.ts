@@ -70,7 +70,7 @@ describe('a CONFIG_HAZPTR_DEBUG WARN', () => {
     expect(text.slice(at, at + 6)).toEqual([
       '------------[ cut here ]------------',
       expect.stringMatching(/^Hazard Pointer \(addr=[0-9a-f]{16}\) released on remote task without being detached from task\. Acquire: caller=hazsim_kthread, pid=100, cpu=0\. Release: pid=101, cpu=0\.$/),
-      'WARNING: CPU: 0 PID: 101 at include/linux/hazptr.h:225 hazsim_kthread',
+      'WARNING: include/linux/hazptr.h:225 at hazsim_kthread, CPU#0: releaser/101',
       'Modules linked in:',
       'CPU: 0 UID: 0 PID: 101 Comm: releaser Not tainted 7.0.0-rc1-hazsim #1 PREEMPT(full)',
       'Hardware name: hazsim deterministic SMP model, seed 1',
@@ -81,7 +81,7 @@ describe('a CONFIG_HAZPTR_DEBUG WARN', () => {
   it('comes before the GPF it foretells, which is then printed tainted W', async () => {
     const r = await cli(['run', 'scenarios/cross-task-handoff.yaml', '--hazptr', 'v5-detach+debug', '--seed', '1']);
     expect(r.code).toBe(1);
-    const warnAt = r.out.indexOf('WARNING: CPU: 0 PID: 101 at include/linux/hazptr.h:225');
+    const warnAt = r.out.indexOf('WARNING: include/linux/hazptr.h:225 at hazsim_kthread, CPU#0: releaser/101');
     const gpfAt = r.out.indexOf('Oops: general protection fault');
     expect(warnAt).toBeGreaterThan(0);
     expect(gpfAt).toBeGreaterThan(warnAt);

@@ -5,7 +5,7 @@
  */
 import type { Machine } from './machine.ts';
 import type { Port } from './port.ts';
-import { report } from './reports.ts';
+import { report, warnHeadline } from './reports.ts';
 import { functions } from './sites.ts';
 
 /** preempt_enable(): with CONFIG_DEBUG_PREEMPT, an underflow of preempt_count is a warning. */
@@ -16,7 +16,7 @@ export function preemptEnable(m: Machine, io: Port): void {
   if (--cpu.preemptCount < 0 && m.cfg.debugPreempt) {
     // CONFIG_DEBUG_PREEMPT: preempt_count_sub(): DEBUG_LOCKS_WARN_ON(val > preempt_count())
     report(m, 'preempt-count-underflow', cpu, io.task, {
-      headline: `WARNING: CPU: ${cpu.id} PID: ${io.task.pid} at kernel/sched/core.c preempt_count_sub`,
+      headline: warnHeadline(io, 'kernel/sched/core.c', undefined),
       pre: ['DEBUG_LOCKS_WARN_ON(val > preempt_count())', `hazsim: preempt_enable() without a matching preempt_disable(): preempt_count ${cpu.preemptCount}`],
       frames: io,
     });
@@ -51,9 +51,8 @@ export function lockdepAssertPreemptionEnabled(m: Machine, io: Port, file: strin
   const cpu = m.cpus[io.task.cpu];
   if (!m.cfg.lockdep || (cpu.preemptCount === 0 && !cpu.irqsOff)) return;
   const t = io.task;
-  const fn = functions[io.fns[io.depth - 1]].name;
   report(m, 'lockdep-preemption-disabled', cpu, t, {
-    headline: `WARNING: CPU: ${cpu.id} PID: ${t.pid} at ${file}:${line} ${fn}`,
+    headline: warnHeadline(io, file, line),
     pre: [`lockdep_assert_preemption_enabled(): preempt_count ${cpu.preemptCount.toString(16)}, irqs_disabled ${cpu.irqsOff ? 1 : 0}`],
     frames: io,
     ripLine: line,

@@ -21,6 +21,8 @@ export interface ReportOpts {
   oops?: boolean;
   ripSite?: number;
   ripLine?: number;
+  /** the RIP line given as it is (a WARN's: the frame the WARN sits in, at its line): the Call Trace starts at its caller */
+  rip?: { fn: string; file: string; line: number; stmt: string };
   frames?: Port;
   noCpuLine?: boolean;
   kasan?: boolean;
@@ -51,6 +53,9 @@ function makeBug(m: Machine, kind: BugKind, cpu: Cpu, t: Task, o: ReportOpts): B
   if (o.ripSite !== undefined && o.ripSite > 0) {
     const s = sites[o.ripSite];
     rip = { fn: s.fn.name, file: s.fn.file, line: s.line, stmt: s.stmt };
+    callers = trace.slice(1);
+  } else if (o.rip) {
+    rip = o.rip;
     callers = trace.slice(1);
   }
   const fnsForSig = (rip ? [rip.fn] : []).concat(callers.filter((e) => !e.marker).map((e) => e.fn));
@@ -85,6 +90,36 @@ export function warn(m: Machine, once: string, kind: BugKind, cpu: Cpu, t: Task,
     m.stopped = true;
     m.endReason = 'bug';
   }
+}
+
+/**
+ * The first line of a WARN as x86 kernels print it since 6.19 (__warn(), "bug:
+ * Add file:line to the WARNING line"): `WARNING: file:line at fn, CPU#n: comm/pid`,
+ * fn being the function the (possibly inline) WARN was compiled into, the
+ * innermost non-inline frame. The model has no code offsets: `fn`, not `fn+0x1c/0x80`.
+ */
+export function warnHeadline(io: Port, file: string, line: number | undefined): string {
+  let fn = functions[io.fns[io.depth - 1]].name;
+  for (let d = io.depth - 1; d >= 0; d--) if (!functions[io.fns[d]].inline) { fn = functions[io.fns[d]].name; break; }
+  return `WARNING: ${file}${line ? `:${line}` : ''} at ${fn}, CPU#${io.task.cpu}: ${io.task.comm}/${io.task.pid}`;
+}
+
+/**
+ * A WARN_ONCE(cond, fmt, ...) or WARN_ON_ONCE(cond) in the code `io` runs, at
+ * file:line (`stmt`: its C text, the Code: line): x86's __warn_printk() prints
+ * the cut-here line and the message (WARN_ONCE), then __warn() the WARNING line,
+ * the modules, the CPU and RIP (the frame the WARN is in) and the Call Trace
+ * from its caller. Once per boot per call site; the run goes on (warn()).
+ */
+export function warnOnce(io: Port, kind: BugKind, file: string, line: number, stmt: string, msg?: string): void {
+  const fn = functions[io.fns[io.depth - 1]];
+  warn(io.m, `${file}:${line}`, kind, io.m.cpus[io.task.cpu], io.task, {
+    lead: ['------------[ cut here ]------------', ...(msg !== undefined ? [msg] : [])],
+    headline: warnHeadline(io, file, line),
+    rip: { fn: fn.name, file, line, stmt },
+    frames: io,
+    ripLine: line,
+  });
 }
 
 /** A failure the torture module itself reports (its statistics print). `task`: whose stack to show. */

@@ -19,7 +19,7 @@
  */
 import type { Machine } from '../../kernel/machine.ts';
 import { ORD_ONCE, ORD_PLAIN, ORD_RELEASE, type KGen, type Port } from '../../kernel/port.ts';
-import { warn } from '../../kernel/reports.ts';
+import { warnOnce } from '../../kernel/reports.ts';
 import { hashPtr } from '../../kernel/addr.ts';
 import { functions, kfunc, memoryDriven, site } from '../../kernel/sites.ts';
 import type { HazptrVersion } from '../version.ts';
@@ -195,17 +195,7 @@ function build(debug: boolean): HazptrVersion {
       const fn = functions[caller - CALLER_IP_BASE];
       // %p prints hashed (no_hash_pointers off); %pS a symbol (the model has no offsets)
       const msg = `Hazard Pointer (addr=${hashPtr(addr)}) released on remote ${warn_remote_task ? 'task' : 'cpu'} without ${warn_remote_task ? 'being detached from task' : 'context switch'}. Acquire: caller=${fn ? fn.name : m.mem.fmt(caller)}, pid=${apid}, cpu=${acpu}. Release: pid=${pid}, cpu=${cpu}.`;
-      // WARN_ONCE(cond, fmt, ...): __warn_printk() prints the cut-here line and the message, then
-      // the trap's __warn() prints "WARNING: CPU: n PID: p at file:line %pS" of the function the
-      // inline WARN sits in (the innermost non-inline frame)
-      let bugFn = F.hazptr_release_debug.name;
-      for (let d = io.depth - 1; d >= 0; d--) if (!functions[io.fns[d]].inline) { bugFn = functions[io.fns[d]].name; break; }
-      warn(m, WARN_ONCE_KEY, 'hazptr-debug-remote-release', m.cpus[io.task.cpu], io.task, {
-        lead: ['------------[ cut here ]------------', msg],
-        headline: `WARNING: CPU: ${cpu} PID: ${pid} at ${H}:${WARN_LINE} ${bugFn}`,
-        frames: io,
-        ripLine: WARN_LINE,
-      });
+      warnOnce(io, 'hazptr-debug-remote-release', H, WARN_LINE, WARN_STMT, msg);
     }
     io.leave();
   }
@@ -244,8 +234,10 @@ function build(debug: boolean): HazptrVersion {
   };
 }
 
-/** hazptr_release_debug()'s WARN_ONCE: once per boot (Machine.warnedOnce). */
+/** hazptr_release_debug()'s WARN_ONCE: once per boot (Machine.warnedOnce, keyed by its file:line). */
 const WARN_ONCE_KEY = `${H}:${WARN_LINE}`;
+/** Its C text, for the Code: line. */
+export const WARN_STMT = 'WARN_ONCE(warn_remote_cpu || warn_remote_task,';
 
 /** The function _THIS_IP_ names: the innermost non-inline function below hazptr_acquire(). */
 export function callerFn(io: Port): number {

@@ -21,12 +21,11 @@
  * stay where they were before this version existed.
  */
 import { hashPtr } from '../../kernel/addr.ts';
-import type { BugKind } from '../../kernel/bugs.ts';
 import { HLIST_NODE_NEXT, hlist_add_head, hlist_del } from '../../kernel/list.ts';
 import { mutex_lock, mutex_unlock, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from '../../kernel/locks.ts';
 import type { Machine } from '../../kernel/machine.ts';
 import { OP_RELAX, ORD_ACQUIRE, ORD_ONCE, ORD_PLAIN, ORD_RELEASE, type KGen, type Port } from '../../kernel/port.ts';
-import { warn, type ReportOpts } from '../../kernel/reports.ts';
+import { warnOnce } from '../../kernel/reports.ts';
 import { functions, kfunc, memoryDriven, site } from '../../kernel/sites.ts';
 import type { HazptrVersion } from '../version.ts';
 import {
@@ -34,7 +33,7 @@ import {
   NR_HAZPTR_PERCPU_SLOTS, OL_GEN, OL_HEAD, OL_LOCK, OL_SIZE, PERCPU_SLOTS_SIZE, SLOT_ADDR, backupOfNode,
 } from '../v5/layout.ts';
 // the DEBUG fields' word packing, and _THIS_IP_, as v5-detach models them (the header's C is the same)
-import { CALLER_IP_BASE, callerFn, storeFlagsPid } from '../v5-detach/hazptr.ts';
+import { CALLER_IP_BASE, WARN_STMT, callerFn, storeFlagsPid } from '../v5-detach/hazptr.ts';
 import { W_CALLER, W_CPU, W_FLAGS_PID, unpackFlagsPid } from '../v5-detach/layout.ts';
 import {
   CTX_SIZE_DEBUG, CTX_SIZE_NODEBUG, FLIP_ARRAY, FLIP_SIZE, WILDCARD_INIT, WILDCARD_LOCK_SIZE, WILDCARD_SIZE,
@@ -211,24 +210,6 @@ function notWarned(m: Machine, file: string, line: number): boolean {
   return !m.warnedOnce.has(`${file}:${line}`);
 }
 
-/**
- * The WARN at `file:line` fires, in the function the (possibly inline) WARN sits
- * in: printed as v5-detach's is (reports.ts warn(): once per boot per call site,
- * and the run goes on). `msg`: WARN_ONCE's message, printed after the cut-here
- * line; none for WARN_ON_ONCE.
- */
-function warnAt(io: Port, kind: BugKind, file: string, line: number, msg?: string): void {
-  // __warn() prints "WARNING: CPU: n PID: p at file:line %pS" of the innermost non-inline frame
-  let fn = functions[io.fns[io.depth - 1]].name;
-  for (let d = io.depth - 1; d >= 0; d--) if (!functions[io.fns[d]].inline) { fn = functions[io.fns[d]].name; break; }
-  const o: ReportOpts = {
-    lead: ['------------[ cut here ]------------', ...(msg !== undefined ? [msg] : [])],
-    headline: `WARNING: CPU: ${io.smp_processor_id()} PID: ${io.task.pid} at ${file}:${line} ${fn}`,
-    frames: io,
-    ripLine: line,
-  };
-  warn(io.m, `${file}:${line}`, kind, io.m.cpus[io.task.cpu], io.task, o);
-}
 
 function build(debug: boolean): HazptrVersion {
   const { F, S } = wildcardFlipSites();
@@ -317,7 +298,7 @@ function build(debug: boolean): HazptrVersion {
       const acpu = yield io.load(ctx + W_CPU, ORD_PLAIN, S.reldbg_msg_cpu);
       const fn = functions[caller - CALLER_IP_BASE];
       // %p prints hashed (no_hash_pointers off); %pS a symbol (the model has no offsets)
-      warnAt(io, 'hazptr-debug-remote-release', H, WARN_LINE,
+      warnOnce(io, 'hazptr-debug-remote-release', H, WARN_LINE, WARN_STMT,
         `Hazard Pointer (addr=${hashPtr(addr)}) released on remote ${warn_remote_task ? 'task' : 'cpu'} without ${warn_remote_task ? 'being detached from task' : 'context switch'}. Acquire: caller=${fn ? fn.name : io.m.mem.fmt(caller)}, pid=${apid}, cpu=${acpu}. Release: pid=${pid}, cpu=${cpu}.`);
     }
     io.leave();
@@ -385,7 +366,7 @@ function build(debug: boolean): HazptrVersion {
         for (;;) {
           const load_addr = yield io.load(backup_slot + BACKUP_SLOT + SLOT_ADDR, loadOrd, S.sol_load_b);
           /* We don't expect wildcards in overflow list. */
-          if (is_wildcard(load_addr) && notWarned(io.m, C, WARN_WILDCARD_LINE)) warnAt(io, 'hazptr-overflow-wildcard', C, WARN_WILDCARD_LINE); // WARN_ON_ONCE
+          if (is_wildcard(load_addr) && notWarned(io.m, C, WARN_WILDCARD_LINE)) warnOnce(io, 'hazptr-overflow-wildcard', C, WARN_WILDCARD_LINE, 'WARN_ON_ONCE(is_wildcard(load_addr));'); // WARN_ON_ONCE
           if (load_addr !== addr) break;
           yield raw_spin_unlock_irqrestore(io, lock, flags, 148);
           yield io.op(OP_RELAX, S.sol_relax);
