@@ -134,7 +134,7 @@ name: torture
 machine: { cpus: 4, preempt: full, kasan: false, step_ns: 100 }
 hazptr: { version: v5-detach, debug: true }
 limits: { steps: 20000000 }
-hazptrtorture: { torture_type: hazptr, defer_modulus: 5, irq_acquire: 20, irq_release: 20, stat_interval: 1, shutdown_secs: 2 }
+hazptrtorture: { module: pre-detach, torture_type: hazptr, defer_modulus: 5, irq_acquire: 20, irq_release: 20, stat_interval: 1, shutdown_secs: 2 }
 `, 1);
     expect(r.bug?.kind).toBe('hazptr-debug-remote-release');
     expect(r.bug?.lead?.[1]).toMatch(/^Hazard Pointer \(addr=[0-9a-f]{16}\) released on remote task without being detached from task\. Acquire: caller=hazptr_torture_read_lock, pid=\d+, cpu=\d\. Release: pid=\d+, cpu=\d\.$/);

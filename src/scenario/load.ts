@@ -10,8 +10,8 @@ import type { z } from 'zod';
 import { InputError } from '../cli/errors.ts';
 import { readText } from '../cli/files.ts';
 import { versionNames, versions } from '../hazptr/index.ts';
-import { NO_ARG_OPS, scenarioSchema, tortureSchema, type Op, type Scenario, type TortureInput } from './schema.ts';
-import { TORTURE_DEFAULTS, TortureRefused, resolveParams } from '../torture/index.ts';
+import { NO_ARG_OPS, scenarioSchema, tortureParamsSchema, type Op, type Scenario, type TortureInput } from './schema.ts';
+import { TORTURE_DEFAULTS, TortureRefused, resolveParams, withModule } from '../torture/index.ts';
 
 type Path = (string | number)[];
 
@@ -63,7 +63,7 @@ export function scenarioDigest(s: Scenario): string {
  */
 export function applyBootarg(params: TortureInput, bootarg: string): TortureInput {
   const out: Record<string, unknown> = { ...params };
-  const names = Object.keys(tortureSchema.shape);
+  const names = Object.keys(tortureParamsSchema.shape);
   for (const tok of bootarg.trim().split(/\s+/).filter(Boolean)) {
     const m = /^([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)=(.*)$/.exec(tok);
     if (!m) throw new InputError(`--bootarg: '${tok}' is not module.parameter=value`);
@@ -75,7 +75,7 @@ export function applyBootarg(params: TortureInput, bootarg: string): TortureInpu
     else if (name === 'nwriters' && /^(y|Y|n|N|true|false)$/.test(raw)) v = /^(y|Y|true)$/.test(raw) ? 1 : 0;
     else if (/^-?\d+$/.test(raw)) v = Number(raw);
     else throw new InputError(`--bootarg: hazptrtorture.${name}=${raw}: not an integer`);
-    const one = tortureSchema.shape[name as keyof typeof tortureSchema.shape].safeParse(v);
+    const one = tortureParamsSchema.shape[name as keyof typeof tortureParamsSchema.shape].safeParse(v);
     if (!one.success) throw new InputError(`--bootarg: hazptrtorture.${name}=${raw}: ${describeIssue(one.error.issues[0], v)}`);
     out[name] = one.data;
   }
@@ -129,13 +129,16 @@ export function parseScenario(text: string, file: string, bootarg?: string, over
   }
   if (s.hazptrtorture) {
     try {
-      resolveParams({ ...TORTURE_DEFAULTS, ...s.hazptrtorture }, s.machine.cpus);
+      const { module: _, ...params } = s.hazptrtorture;
+      resolveParams({ ...TORTURE_DEFAULTS, ...params }, s.machine.cpus);
     } catch (e) {
       if (e instanceof TortureRefused) throw new InputError(`${where(['hazptrtorture'], true)}: the module refuses this combination: ${e.message}`);
       throw e;
     }
   }
   semanticChecks(s, raw as { hazptr?: unknown }, hzArg ? (p) => (p[0] === 'hazptr' ? '--hazptr' : where(p)) : where);
+  // the module's form: the scenario's, else the default of the version it runs (after --hazptr)
+  if (s.hazptrtorture) s.hazptrtorture = withModule(s.hazptrtorture, versions[s.hazptr]);
   if (over.mutant !== undefined) {
     const list = versions[s.hazptr].mutants;
     if (!list.some((x) => x.name === over.mutant)) {
@@ -200,6 +203,8 @@ function semanticChecks(s: Scenario, raw: { hazptr?: unknown }, where: (p: Path)
   if (s.hazptr_debug && !version.debug) {
     fail(['hazptr', 'debug'], `hazptr version '${s.hazptr}' has no CONFIG_HAZPTR_DEBUG (debug: is for ${versionNames.filter((n) => versions[n].debug).join(', ')})`);
   }
+  const noDetach = (what: string) => `hazptr version '${s.hazptr}' has no hazptr_detach() (${what} is for ${versionNames.filter((n) => versions[n].hazptr_detach).join(', ')})`;
+  if (s.hazptrtorture?.module === 'detach' && !version.hazptr_detach) fail(['hazptrtorture', 'module'], noDetach('module: detach'));
   const objects = new Set<string>();
   s.objects.forEach((o, i) => {
     if (objects.has(o)) fail(['objects', i], `object '${o}' declared twice`);
@@ -257,7 +262,7 @@ function semanticChecks(s: Scenario, raw: { hazptr?: unknown }, where: (p: Path)
           break;
         case 'detach':
           needCtx(o[key] as string, at, true);
-          if (!version.hazptr_detach) fail(at, `hazptr version '${s.hazptr}' has no hazptr_detach() (detach: is for ${versionNames.filter((n) => versions[n].hazptr_detach).join(', ')})`);
+          if (!version.hazptr_detach) fail(at, noDetach('detach:'));
           break;
         case 'handoff': {
           const h = o.handoff as { ctx: string; to: string };

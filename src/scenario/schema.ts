@@ -3,6 +3,7 @@
  * form: every default filled in, every name resolved, ready for the machine.
  */
 import { z } from 'zod';
+import { TORTURE_MODULES } from '../torture/params.ts';
 
 const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.\-/]*$/, 'a name of letters, digits, _ . - /');
 const posInt = z.number().int().positive();
@@ -75,7 +76,7 @@ export const irqSchema = z.strictObject({
 
 const intParam = z.number().int();
 /** hazptrtorture's module parameters, by their names; defaults are the module's (src/torture/params.ts). */
-export const tortureSchema = z.strictObject({
+export const tortureParamsSchema = z.strictObject({
   torture_type: z.enum(['hazptr', 'hazptr-stack']).optional(),
   nreaders: intParam.min(-64).max(256).optional(),
   nwriters: z.union([z.literal(0), z.literal(1), z.boolean().transform((b) => (b ? 1 : 0))]).optional(),
@@ -93,6 +94,14 @@ export const tortureSchema = z.strictObject({
   stat_interval: intParam.optional(),
   stutter: intParam.optional(),
   verbose: intParam.optional(),
+});
+/**
+ * `hazptrtorture:`: the module parameters, and `module:`, which form of the module runs
+ * (not a parameter: --bootarg does not take it). Loaded, `module` is present only for the
+ * detach form (src/torture/params.ts withModule()).
+ */
+export const tortureSchema = tortureParamsSchema.extend({
+  module: z.enum(TORTURE_MODULES).optional(),
 });
 export type TortureInput = z.output<typeof tortureSchema>;
 

@@ -19,7 +19,7 @@ import { cond_resched, schedule } from '../sched/core.ts';
 import type { Strategy } from '../sched/strategy.ts';
 import { versionOf } from '../hazptr/index.ts';
 import type { Op, Scenario } from './schema.ts';
-import { TORTURE_DEFAULTS, defineTorturePercpu, resolveParams, startTorture, tortureMachineOverrides } from '../torture/index.ts';
+import { TORTURE_DEFAULTS, defineTorturePercpu, startTorture, tortureMachineOverrides } from '../torture/index.ts';
 
 const W = 'hazsim/workload.c';
 const F_task = kfunc('hazsim_kthread', W);
@@ -149,7 +149,8 @@ export function buildMachine(s: Scenario, strategy: Strategy, overrides: Partial
     const m = new Machine({ ...machineConfig(s), ...tortureMachineOverrides(), ...overrides }, version, strategy, (mem) => {
       pendingOff = defineTorturePercpu(mem);
     });
-    startTorture(m, resolveParams({ ...TORTURE_DEFAULTS, ...s.hazptrtorture }, s.machine.cpus), pendingOff);
+    const { module, ...params } = s.hazptrtorture;
+    startTorture(m, { ...TORTURE_DEFAULTS, ...params }, pendingOff, module);
     return m;
   }
   const m = new Machine({ ...machineConfig(s), ...overrides }, version, strategy);

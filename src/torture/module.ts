@@ -1,11 +1,15 @@
-/** hazptr_torture_init(): the module's data and kthreads on a machine. */
+/**
+ * hazptr_torture_init(): the module's data and kthreads on a machine, in one
+ * of its two forms (params.ts, TORTURE_MODULES).
+ */
 import type { Machine, MachineConfig } from '../kernel/machine.ts';
 import type { Memory } from '../kernel/memory.ts';
 import type { KGen, Port } from '../kernel/port.ts';
 import { do_pending, onoff, preemptTask, startShuffle } from './kthreads.ts';
-import type { TortureParams } from './params.ts';
+import { resolveParams, type TortureModule, type TortureParams } from './params.ts';
 import { reader } from './reader.ts';
-import { HT_SIZE, POOL, Torture } from './state.ts';
+import { detachFormSites } from './sites.ts';
+import { FORMS, HT_SIZE, POOL, Torture } from './state.ts';
 import { shutdown, stats } from './stats.ts';
 import { writer } from './writer.ts';
 
@@ -13,9 +17,17 @@ export function defineTorturePercpu(mem: Memory): number {
   return mem.definePercpu(8, 8); // DEFINE_PER_CPU(struct llist_head, hazptr_pending)
 }
 
-/** Set up the module's state and kthreads on a machine (hazptr_torture_init()); `p`: resolved (resolveParams()). */
-export function startTorture(m: Machine, p: TortureParams, pendingOff: number): void {
-  const t = new Torture(p, m, m.hazptr);
+/**
+ * Set up the module's state and kthreads on a machine (hazptr_torture_init()).
+ * `given`: the parameters as the module gets them (defaults filled in, -1 not
+ * yet resolved); `module`: which form runs.
+ */
+export function startTorture(m: Machine, given: TortureParams, pendingOff: number, module: TortureModule = 'pre-detach'): void {
+  const form = FORMS[module];
+  if (form.detach && !m.hazptr.hazptr_detach) throw new Error(`hazptrtorture module: detach needs hazptr_detach(), which ${m.hazptr.name} has not`);
+  if (form.asWritten) detachFormSites(); // registered now, after every module's sites
+  const p = resolveParams(given, m.cfg.cpus);
+  const t = new Torture(p, m, m.hazptr, form);
   t.pendingOff = pendingOff;
   t.nrealreaders = p.nreaders >= 0 ? p.nreaders : Math.max(1, m.cfg.cpus * -p.nreaders);
   t.current = m.mem.allocStatic(8);
@@ -24,7 +36,9 @@ export function startTorture(m: Machine, p: TortureParams, pendingOff: number): 
     t.pool.push(a);
     t.freelist.push(a);
   }
-  m.printk(t.printParms('Start of test'));
+  // hazptrtorture.c prints this (841) before hazptr_torture_do_pending_init() and the irq_* and
+  // stutter checks (867-914) resolve their parameters; the pre-detach model prints them resolved
+  m.printk(t.printParms('Start of test', form.asWritten ? given : p));
   const registered: number[] = []; // torture_shuffle_task_register(), done by torture_create_kthread()
   const spawn = (name: string, fn: (io: Port) => KGen) => {
     t.live++;

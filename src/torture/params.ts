@@ -1,8 +1,10 @@
 /**
  * The module's parameters (the torture_param() lines of hazptrtorture.c), their
- * defaults, and what the module does with them at init. No kernel code here,
- * and no site registrations: the loader uses this file alone.
+ * defaults, what the module does with them at init, and which form of the
+ * module a scenario runs. No kernel code here, and no site registrations: the
+ * loader uses this file alone.
  */
+import type { HazptrVersion } from '../hazptr/version.ts';
 
 export interface TortureParams {
   torture_type: 'hazptr' | 'hazptr-stack';
@@ -69,4 +71,31 @@ export function resolveParams(p: TortureParams, nrCpuIds: number): TortureParams
   if (r.nwriters !== 0 && r.nwriters !== 1) throw new TortureRefused(`nwriters is a bool parameter: 0 or 1, not ${r.nwriters}`);
   if (r.stutter < 0) r.stutter = 0;
   return r;
+}
+
+/**
+ * The two forms of the module (`hazptrtorture: { module: ... }`):
+ * - `pre-detach`: hazptrtorture.c as it stood when the reviewers' crash was
+ *   reported, before hazptr_detach() existed (the model as it was first built);
+ * - `detach`: ../shared/reference/hazptrtorture-detach.c, "hazptrtorture: Fix
+ *   hazptr ownership issue", which calls hazptr_detach() at lines 377, 423 and 445.
+ */
+export const TORTURE_MODULES = ['pre-detach', 'detach'] as const;
+export type TortureModule = (typeof TORTURE_MODULES)[number];
+
+/** The form a version runs when the scenario names none: `detach` where the version has hazptr_detach(). */
+export function defaultModule(v: HazptrVersion): TortureModule {
+  return v.hazptr_detach ? 'detach' : 'pre-detach';
+}
+
+/**
+ * The scenario's `hazptrtorture:` with its form resolved for version `v` (the
+ * version after any --hazptr): `module` is kept only for `detach`. So every
+ * scenario that runs the pre-detach form, the only one before forms existed,
+ * loads (and digests) as it did, and one whose run changed with the default
+ * digests differently.
+ */
+export function withModule<P extends { module?: TortureModule }>(p: P, v: HazptrVersion): P {
+  const { module, ...rest } = p;
+  return (module ?? defaultModule(v)) === 'detach' ? ({ ...rest, module: 'detach' } as P) : (rest as P);
 }

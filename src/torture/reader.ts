@@ -2,12 +2,13 @@
  * The read side of hazptrtorture.c: hazptr_torture_reader() and what it calls
  * (the ops' readlock/read_delay/readunlock, hazptr_torture_reader_tail(),
  * hazptr_torture_defer(), and the IPI handlers hazptr_torture_acquire() and
- * hazptr_torture_release()).
+ * hazptr_torture_release()). The detach form calls hazptr_detach() at
+ * hazptrtorture.c:377, 423 and 445.
  */
 import { OP_KMALLOC, ORD_ONCE, ORD_PLAIN, type KGen, type Port } from '../kernel/port.ts';
 import { mdelay, udelay } from '../kernel/delay.ts';
 import { hrtimeout, nextOnline, onlineCount, rand, smp_call_function_single, stutter_wait, torture_preempt_schedule } from './lib.ts';
-import { F, S } from './sites.ts';
+import { DETACH_LINE, F, S, detachFormSites } from './sites.ts';
 import { HPP_HC, HPP_NODE, HT_PIPE, JIFFY, PIPE_LEN, US, type Torture } from './state.ts';
 
 /** hazptr_torture_read_lock(): hazptr_acquire(hcpp, &hazptr_torture_current) */
@@ -46,11 +47,14 @@ export function* reader_tail(io: Port, t: Torture, hppp: number): KGen {
   io.preempt_disable();
   let pipe = yield io.load(htp + HT_PIPE, ORD_ONCE, S.pipe);
   if (pipe > PIPE_LEN) pipe = PIPE_LEN;
-  if (pipe > 1) t.nError++; // rcu_ftrace_dump(DUMP_ALL); reported by the stats print
+  // if (pipe_count > 1) rcu_ftrace_dump(DUMP_ALL); the module counts the error in the stats print
+  // (657); the pre-detach model counts it here too
+  if (pipe > 1 && !t.form.asWritten) t.nError++;
   t.pipeCount[io.task.cpu][pipe]++;
   io.preempt_enable();
   if (t.p.irq_release && !(yield rand(io, t.p.irq_release))) {
     io.preempt_disable(); // guard(preempt)();
+    if (t.form.detach) yield t.hz.hazptr_detach!(io, hc, DETACH_LINE.reader_tail); // hazptr_detach(&hppp->hpp_hc)
     const cpu = nextOnline(io.m, io.smp_processor_id());
     yield smp_call_function_single(io, t, cpu, (jo) => torture_release(jo, t, hppp));
     io.preempt_enable();
@@ -66,6 +70,7 @@ function* torture_acquire(io: Port, t: Torture, hppp: number): KGen {
   io.enter(F.acquire_irq);
   const htp = yield read_lock(io, t, hppp + HPP_HC);
   yield io.store(hppp + t.hppHtp, htp, ORD_PLAIN, S.store_htp_irq);
+  if (t.form.detach) yield t.hz.hazptr_detach!(io, hppp + HPP_HC, DETACH_LINE.acquire_irq); // hazptr_detach(&hppp->hpp_hc)
   t.acqIrq[io.task.cpu]++;
   io.leave();
 }
@@ -94,6 +99,7 @@ function* defer(io: Port, t: Torture, hppp: number): KGen {
   io.enter(F.defer);
   let cpu = yield rand(io, io.m.cfg.cpus); // torture_random(trsp) % nr_cpu_ids
   io.preempt_disable(); // guard(preempt)();
+  if (t.form.detach) yield t.hz.hazptr_detach!(io, hppp + HPP_HC, DETACH_LINE.defer); // hazptr_detach(&hppp->hpp_hc)
   cpu = nextOnline(io.m, cpu);
   yield llist_add(io, hppp + HPP_NODE, io.per_cpu_ptr(t.pendingOff, cpu));
   t.relDefer[io.task.cpu]++;
@@ -106,6 +112,8 @@ export function* reader(io: Port, t: Torture, myid: number): KGen {
   const m = io.m;
   const onstack = t.p.torture_type === 'hazptr-stack';
   const canDefer = !onstack && t.p.kthread_do_pending_ms !== 0 && t.p.defer_modulus !== 0;
+  const asWritten = t.form.asWritten;
+  const S_reader_htp = asWritten ? detachFormSites().reader_htp : 0;
   let cpu = 0;
   // struct hazptr_pending hpp on this kthread's stack, for hazptr-stack
   const hpp = onstack ? m.stackPush(io.task, t.hppSize) : 0;
@@ -115,14 +123,15 @@ export function* reader(io: Port, t: Torture, myid: number): KGen {
   m.setNice(io.task, 19); // set_user_nice(current, MAX_NICE)
   do {
     if (!hppp) hppp = yield io.op(OP_KMALLOC, S.kmalloc, t.hppSize);
-    let htp: number;
+    let htp = 0;
     if (t.p.irq_acquire && !(yield rand(io, t.p.irq_acquire))) {
       io.preempt_disable(); // guard(preempt)();
       cpu = nextOnline(m, cpu);
       if (cpu !== io.smp_processor_id()) {
         const target = hppp;
         yield smp_call_function_single(io, t, cpu, (jo) => torture_acquire(jo, t, target));
-        htp = yield io.load(hppp + t.hppHtp, ORD_PLAIN, S.tail_htp);
+        // the pre-detach model reads the handler's result here, before preempt_enable()
+        if (!asWritten) htp = yield io.load(hppp + t.hppHtp, ORD_PLAIN, S.tail_htp);
       } else {
         htp = yield read_lock(io, t, hppp + HPP_HC);
         yield io.store(hppp + t.hppHtp, htp, ORD_PLAIN, S.store_htp);
@@ -134,6 +143,7 @@ export function* reader(io: Port, t: Torture, myid: number): KGen {
       yield io.store(hppp + t.hppHtp, htp, ORD_PLAIN, S.store_htp);
       t.acq[io.task.cpu]++;
     }
+    if (asWritten) htp = yield io.load(hppp + t.hppHtp, ORD_PLAIN, S_reader_htp); // if (!hppp->hpp_htp)
     if (!htp) {
       // Still starting up, so get out of the way.
       yield hrtimeout(io, (1e9 / 10), 0); // schedule_timeout_interruptible(HZ / 10)

@@ -2,7 +2,12 @@
  * The module's functions and sites. Site ids are given in registration order
  * and feed the schedule digest, so this one file registers every site the
  * model had when it was a single module (src/scenario/torture.ts), in that
- * order, when it is first imported.
+ * order, when it is first imported. The sites only the detach form has come
+ * after every module's, on that form's first use (detachFormSites()).
+ *
+ * Site lines are 0 where the model has no line (the pre-detach form's module
+ * text is not at hand); the lines the detach form adds are those of
+ * ../shared/reference/hazptrtorture-detach.c.
  */
 import { kfunc, memoryDriven, site } from '../kernel/sites.ts';
 import { F_udelay } from '../kernel/delay.ts';
@@ -70,3 +75,32 @@ export const F_preempt_task = kfunc('hazptr_torture_preempt', T);
 export const F_onoff = kfunc('torture_onoff', 'kernel/torture.c');
 export const F_remove_cpu = kfunc('remove_cpu', 'kernel/cpu.c');
 export const S_onoff = site(F_onoff, 0, 'cpu = (torture_random(&rand) >> 4) % (maxcpu + 1);', 'pick a CPU');
+
+/** Lines of ../shared/reference/hazptrtorture-detach.c the detach form cites. */
+export const DETACH_LINE = {
+  /** hazptr_torture_acquire(): hazptr_detach(&hppp->hpp_hc) after readlock */
+  acquire_irq: 377,
+  /** hazptr_torture_reader_tail(): hazptr_detach(&hppp->hpp_hc) before the IPI release */
+  reader_tail: 423,
+  /** hazptr_torture_defer(): hazptr_detach(&hppp->hpp_hc) before llist_add() */
+  defer: 445,
+  /** hazptr_torture_writer(): WARN(1, "%s: htort_pipe_count: %d\n", ...) after a stutter wait */
+  writer_warn: 352,
+  /** hazptr_torture_stats_print(): WARN_ON_ONCE(i > 1); // Too-short grace period */
+  stats_warn: 658,
+};
+
+function defineDetachFormSites() {
+  return {
+    /** hazptrtorture.c:495: the reader tests the field, not a local (after its guard(preempt) scope) */
+    reader_htp: site(F.reader, 495, 'if (!hppp->hpp_htp) {', 'load hppp->hpp_htp'),
+    /** hazptrtorture.c:350: the element whose htort_free is empty must be the current one */
+    w_check: site(F.writer, 350, 'READ_ONCE(hazptr_torture_current) != &hazptr_tortures[i]) {', 'load hazptr_torture_current'),
+  };
+}
+
+let detachForm: ReturnType<typeof defineDetachFormSites> | undefined;
+/** The detach form's own sites, registered on its first use: after every module's, so no existing site id moves. */
+export function detachFormSites(): ReturnType<typeof defineDetachFormSites> {
+  return (detachForm ??= defineDetachFormSites());
+}

@@ -1,5 +1,6 @@
 /**
- * The module's state for one run, and its data layout.
+ * The module's state for one run, its data layout, and what each form of the
+ * module does differently.
  *
  * Kept beside memory, as plain JS state: the writer's free list and removed
  * list (touched by the writer alone), the statistics counters (per-CPU and
@@ -7,7 +8,28 @@
  */
 import type { Machine } from '../kernel/machine.ts';
 import type { HazptrVersion } from '../hazptr/version.ts';
-import type { TortureParams } from './params.ts';
+import type { TortureModule, TortureParams } from './params.ts';
+
+/** What a form of the module does (params.ts, TORTURE_MODULES). */
+export interface TortureForm {
+  /** hazptr_detach() at hazptrtorture.c:377, 423 and 445: "hazptrtorture: Fix hazptr ownership issue" */
+  readonly detach: boolean;
+  /**
+   * Follow the module text where the model first built departs from it (not
+   * a change of the detach commit; the pre-detach form keeps the model's
+   * behaviour): the "Start of test" line printed before the -1 defaults are
+   * resolved (841 before 867-914), hppp->hpp_htp loaded to test it (495), no
+   * error counted by the reader (413-414: it only dumps ftrace), the writer's
+   * check after a stutter wait (347-355), "VER" and a NULL rtc printed as such
+   * (635-638), and the stats WARN's line (658).
+   */
+  readonly asWritten: boolean;
+}
+
+export const FORMS: Record<TortureModule, TortureForm> = {
+  'pre-detach': { detach: false, asWritten: false },
+  detach: { detach: true, asWritten: true },
+};
 
 export const PIPE_LEN = 10;
 export const POOL = 10 * PIPE_LEN;
@@ -60,7 +82,7 @@ export class Torture {
   // torture_onoff statistics (kernel/torture.c)
   onoff = { nOffAttempts: 0, nOffSuccesses: 0, sumOff: 0, minOff: -1, maxOff: 0, nOnAttempts: 0, nOnSuccesses: 0, sumOn: 0, minOn: -1, maxOn: 0 };
 
-  constructor(p: TortureParams, readonly m: Machine, readonly hz: HazptrVersion) {
+  constructor(p: TortureParams, readonly m: Machine, readonly hz: HazptrVersion, readonly form: TortureForm) {
     this.p = p;
     this.hppHtp = HPP_HC + hz.ctxSize;
     this.hppSize = this.hppHtp + 8;
@@ -89,8 +111,8 @@ export class Torture {
     return (Math.floor(now / S2) + 1) * S2;
   }
 
-  printParms(tag: string): string {
-    const p = this.p;
+  /** hazptr_torture_print_module_parms(): the parameters as they are when it is called */
+  printParms(tag: string, p: TortureParams = this.p): string {
     return `${this.flag}--- ${tag}: nreaders=${this.nrealreaders} nwriters=${p.nwriters} defer_modulus=${p.defer_modulus} irq_acquire=${p.irq_acquire} irq_release=${p.irq_release} kthread_do_pending_ms=${p.kthread_do_pending_ms} onoff_interval=${p.onoff_interval} onoff_holdoff=${p.onoff_holdoff} preempt_duration=${p.preempt_duration} preempt_interval=${p.preempt_interval} reader_sleep_us=${p.reader_sleep_us} shuffle_interval=${p.shuffle_interval} shutdown_secs=${p.shutdown_secs} stat_interval=${p.stat_interval} stutter=${p.stutter} verbose=${p.verbose}`;
   }
 }

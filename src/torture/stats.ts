@@ -5,7 +5,7 @@
 import { OP_NOP, type KGen, type Port } from '../kernel/port.ts';
 import { hashPtr } from '../kernel/addr.ts';
 import { hrtimeout } from './lib.ts';
-import { F, S, T } from './sites.ts';
+import { DETACH_LINE, F, S, T } from './sites.ts';
 import { HZ, MS, PIPE_LEN, WRITER_STATES, sum, type Torture } from './state.ts';
 
 /** torture_onoff_stats() */
@@ -22,14 +22,17 @@ function statsPrint(io: Port, t: Torture): void {
   let i = PIPE_LEN;
   while (i >= 0 && pipesummary[i] === 0) i--;
   const rtc = m.mem.peek(t.current);
-  m.printk(`${t.flag} rtc: ${hashPtr(rtc)} ver: ${t.version} ${WRITER_STATES[t.writerState]} tfle: ${t.freelist.length === 0 ? 1 : 0} rta: ${t.nAlloc} rtaf: ${t.nAllocFail} rtf: ${t.nFree} ${onoffStats(t)}acq: ${sum(t.acq)} rel: ${sum(t.rel)} acqirq: ${sum(t.acqIrq)} relirq: ${sum(t.relIrq)} reldefer: ${sum(t.relDefer)} relundefer ${sum(t.relUndefer)}`);
+  // "rtc: %p %s: %lu": %p prints NULL as zeros, and "VER" when rtcp is NULL (the pre-detach model: a hash, "ver")
+  const asWritten = t.form.asWritten;
+  const rtcText = rtc || !asWritten ? `${hashPtr(rtc)} ver` : '0000000000000000 VER';
+  m.printk(`${t.flag} rtc: ${rtcText}: ${t.version} ${WRITER_STATES[t.writerState]} tfle: ${t.freelist.length === 0 ? 1 : 0} rta: ${t.nAlloc} rtaf: ${t.nAllocFail} rtf: ${t.nFree} ${onoffStats(t)}acq: ${sum(t.acq)} rel: ${sum(t.rel)} acqirq: ${sum(t.acqIrq)} relirq: ${sum(t.relIrq)} reldefer: ${sum(t.relDefer)} relundefer ${sum(t.relUndefer)}`);
   const bad = i > 1;
   m.printk(`${t.flag} ${bad ? '!!! ' : ''}Reader Pipe: ${pipesummary.map((v) => ` ${v}`).join('')}`);
   m.printk(`${t.flag} Reader Batch: ${new Array(PIPE_LEN + 1).fill(' 0').join('')}`);
   m.printk(`${t.flag} Free-Block Circulation: ${t.wcount.map((v) => ` ${v}`).join('')}`);
   if (bad) {
     t.nError++;
-    m.tortureBug(io, 'too-short-grace-period', `WARNING: CPU: ${io.task.cpu} PID: ${io.task.pid} at ${T} hazptr_torture_stats_print`,
+    m.tortureBug(io, 'too-short-grace-period', `WARNING: CPU: ${io.task.cpu} PID: ${io.task.pid} at ${T}${asWritten ? `:${DETACH_LINE.stats_warn}` : ''} hazptr_torture_stats_print`,
       [`WARN_ON_ONCE(i > 1); // Too-short grace period: a reader saw htort_pipe_count ${i}`]);
     return;
   }

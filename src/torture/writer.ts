@@ -4,9 +4,10 @@
  * writer alone); the pipe counts and hazptr_torture_current are memory.
  */
 import { ORD_ONCE, ORD_PLAIN, ORD_RELEASE, type KGen, type Port } from '../kernel/port.ts';
+import { report } from '../kernel/reports.ts';
 import { udelay } from '../kernel/delay.ts';
 import { hrtimeout, rand, stutter_wait } from './lib.ts';
-import { F, S } from './sites.ts';
+import { DETACH_LINE, F, S, T, detachFormSites } from './sites.ts';
 import { HT_PIPE, PIPE_LEN, US, type Torture } from './state.ts';
 
 function* pipe_update(io: Port, t: Torture, old: number): KGen {
@@ -24,6 +25,28 @@ function* pipe_update(io: Port, t: Torture, old: number): KGen {
     }
   }
   io.leave();
+}
+
+/**
+ * hazptrtorture.c:347-355, after a stutter wait (the detach form; the
+ * pre-detach model has no such check): an element of the pool that is on
+ * neither list (list_empty(&htort_free), JS state here, no step) must be
+ * hazptr_torture_current (READ_ONCE, a load). Only the current element is, so
+ * this is one load; the WARN would need hazptr_torture_current overwritten.
+ */
+function* checkPool(io: Port, t: Torture): KGen {
+  for (const rp of t.pool) {
+    if (t.freelist.includes(rp) || t.removed.includes(rp)) continue;
+    if ((yield io.load(t.current, ORD_ONCE, detachFormSites().w_check)) === rp) continue;
+    // tracing_off(); WARN(1, "%s: htort_pipe_count: %d\n", __func__, ...); rcu_ftrace_dump(DUMP_ALL); break;
+    report(io.m, 'writer-stall', io.m.cpus[io.task.cpu], io.task, {
+      lead: ['------------[ cut here ]------------', `hazptr_torture_writer: htort_pipe_count: ${io.m.mem.peek(rp + HT_PIPE)}`],
+      headline: `WARNING: CPU: ${io.task.cpu} PID: ${io.task.pid} at ${T}:${DETACH_LINE.writer_warn} hazptr_torture_writer`,
+      frames: io,
+      ripLine: DETACH_LINE.writer_warn,
+    });
+    return;
+  }
 }
 
 export function* writer(io: Port, t: Torture): KGen {
@@ -59,7 +82,9 @@ export function* writer(io: Port, t: Torture): KGen {
     }
     t.version++;
     t.writerState = 4;
-    yield stutter_wait(io, t);
+    const waited = yield stutter_wait(io, t);
+    if (waited && !t.mustStop() && t.form.asWritten) yield checkPool(io, t);
+    // if (stutter_waited) sched_set_normal(current, oldnice): the writer's nice stays 0 here
   } while (!t.mustStop());
   yield io.store(t.current, 0, ORD_PLAIN, S.w_current_null);
   t.writerState = 5;
