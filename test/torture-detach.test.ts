@@ -128,6 +128,15 @@ hazptrtorture: { ${module ? `module: ${module}, ` : ''}stat_interval: 1 }
 });
 
 describe('the detach form prints the module lines as the reference prints them', () => {
+  it('the too-short-grace-period WARN at hazptrtorture.c:658, as the model\'s kernel prints a WARNING line (a mutant that scans no backup slot)', () => {
+    const s = parseScenario(shipped(DETACH), 'mutant.yaml', undefined, { mutant: 'scan-no-overflow-list' });
+    const r = runScenario(s, { seed: 1, maxSteps: 1_200_000 });
+    expect(r.bug?.kind).toBe('too-short-grace-period');
+    expect(r.bug?.headline).toMatch(/^WARNING: kernel\/rcu\/hazptrtorture\.c:658 at hazptr_torture_stats_print, CPU#\d: hazptr_torture_\/\d+$/);
+    expect(r.log.map((l) => l.text)).toContainEqual(expect.stringMatching(/^hazptr-torture: !!! Reader Pipe: {2}\d+ \d+ [1-9]/));
+  });
+
+
   it('"Start of test" before the -1 defaults are resolved (841), "End of test" after; a NULL rtc as zeros and VER (635-638)', () => {
     const y = `
 name: clean

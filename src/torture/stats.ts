@@ -32,8 +32,11 @@ function statsPrint(io: Port, t: Torture): void {
   m.printk(`${t.flag} Free-Block Circulation: ${t.wcount.map((v) => ` ${v}`).join('')}`);
   if (bad) {
     t.nError++;
-    m.tortureBug(io, 'too-short-grace-period', `WARNING: CPU: ${io.task.cpu} PID: ${io.task.pid} at ${T}${asWritten ? `:${DETACH_LINE.stats_warn}` : ''} hazptr_torture_stats_print`,
-      [`WARN_ON_ONCE(i > 1); // Too-short grace period: a reader saw htort_pipe_count ${i}`]);
+    // the detach form: the WARNING line as the model's kernel (7.0) prints it, with the line; the pre-detach form: as the model first printed it
+    const headline = asWritten
+      ? `WARNING: ${T}:${DETACH_LINE.stats_warn} at hazptr_torture_stats_print, CPU#${io.task.cpu}: ${io.task.comm}/${io.task.pid}`
+      : `WARNING: CPU: ${io.task.cpu} PID: ${io.task.pid} at ${T} hazptr_torture_stats_print`;
+    m.tortureBug(io, 'too-short-grace-period', headline, [`WARN_ON_ONCE(i > 1); // Too-short grace period: a reader saw htort_pipe_count ${i}`]);
     return;
   }
   if (t.rtcvSnap === t.version && rtc && t.writerTask >= 0) {

@@ -4,7 +4,7 @@
  * writer alone); the pipe counts and hazptr_torture_current are memory.
  */
 import { ORD_ONCE, ORD_PLAIN, ORD_RELEASE, type KGen, type Port } from '../kernel/port.ts';
-import { report } from '../kernel/reports.ts';
+import { report, warnHeadline } from '../kernel/reports.ts';
 import { udelay } from '../kernel/delay.ts';
 import { hrtimeout, rand, stutter_wait } from './lib.ts';
 import { DETACH_LINE, F, S, T, detachFormSites } from './sites.ts';
@@ -41,7 +41,7 @@ function* checkPool(io: Port, t: Torture): KGen {
     // tracing_off(); WARN(1, "%s: htort_pipe_count: %d\n", __func__, ...); rcu_ftrace_dump(DUMP_ALL); break;
     report(io.m, 'writer-stall', io.m.cpus[io.task.cpu], io.task, {
       lead: ['------------[ cut here ]------------', `hazptr_torture_writer: htort_pipe_count: ${io.m.mem.peek(rp + HT_PIPE)}`],
-      headline: `WARNING: CPU: ${io.task.cpu} PID: ${io.task.pid} at ${T}:${DETACH_LINE.writer_warn} hazptr_torture_writer`,
+      headline: warnHeadline(io, T, DETACH_LINE.writer_warn),
       frames: io,
       ripLine: DETACH_LINE.writer_warn,
     });
