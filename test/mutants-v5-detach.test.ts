@@ -38,6 +38,8 @@ const KILLS: { mutant: string; scenario: string; seed: number; kind: string }[] 
   { mutant: 'detach-no-preempt-guard', scenario: 'vd-detach-handoff', seed: 10, kind: 'smp-processor-id-preemptible' },
   { mutant: 'release-no-unchain', scenario: 'vd-preempt-holders', seed: 27, kind: 'kasan' },
   { mutant: 'acquire-no-ctx-slot', scenario: 'vd-wildcard-irq', seed: 3, kind: 'null-pointer-dereference' },
+  // found by the review: the pointer left on the old CPU is moved by a later hazptr_detach() on the new CPU
+  { mutant: 'context-switch-no-promote', scenario: 'migrate-detach', seed: 1, kind: 'kasan' },
 ];
 
 /** The mutants no vd- scenario kills, and why. */
@@ -50,7 +52,6 @@ const NOT_KILLED: Record<string, string> = {
   'release-write-once': 'ordering: equivalent under SC (needs a load-store reordering: Arm64, POWER)',
   'promote-write-once': 'ordering: equivalent under SC (needs a store-store reordering: Arm64, POWER)',
   'chain-no-gen': 'equivalent: an addition at the head never invalidates a walk, and a node added after a walk began never holds the address it waits for',
-  'context-switch-no-promote': 'equivalent: a pointer left in the per-CPU slot of the CPU the task left is still scanned there and cleared by its release',
   'slow-acquire-null-no-unchain': 'unreachable: no workload operation publishes NULL, so no acquire returns NULL',
 };
 
