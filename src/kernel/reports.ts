@@ -101,7 +101,12 @@ export function warn(m: Machine, once: string, kind: BugKind, cpu: Cpu, t: Task,
 export function warnHeadline(io: Port, file: string, line: number | undefined): string {
   let fn = functions[io.fns[io.depth - 1]].name;
   for (let d = io.depth - 1; d >= 0; d--) if (!functions[io.fns[d]].inline) { fn = functions[io.fns[d]].name; break; }
-  return `WARNING: ${file}${line ? `:${line}` : ''} at ${fn}, CPU#${io.task.cpu}: ${io.task.comm}/${io.task.pid}`;
+  return warnLine(file, line, fn, io.task);
+}
+
+/** The WARNING line of a WARN in `fn` at file:line, on `t`'s CPU (warnHeadline(), when fn is not the innermost frame). */
+export function warnLine(file: string, line: number | undefined, fn: string, t: Task): string {
+  return `WARNING: ${file}${line ? `:${line}` : ''} at ${fn}, CPU#${t.cpu}: ${t.comm}/${t.pid}`;
 }
 
 /**

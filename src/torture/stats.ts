@@ -4,6 +4,7 @@
  */
 import { OP_NOP, type KGen, type Port } from '../kernel/port.ts';
 import { hashPtr } from '../kernel/addr.ts';
+import { warnLine } from '../kernel/reports.ts';
 import { hrtimeout } from './lib.ts';
 import { DETACH_LINE, F, S, T } from './sites.ts';
 import { HZ, MS, PIPE_LEN, WRITER_STATES, sum, type Torture } from './state.ts';
@@ -32,10 +33,8 @@ function statsPrint(io: Port, t: Torture): void {
   m.printk(`${t.flag} Free-Block Circulation: ${t.wcount.map((v) => ` ${v}`).join('')}`);
   if (bad) {
     t.nError++;
-    // the detach form: the WARNING line as the model's kernel (7.0) prints it, with the line; the pre-detach form: as the model first printed it
-    const headline = asWritten
-      ? `WARNING: ${T}:${DETACH_LINE.stats_warn} at hazptr_torture_stats_print, CPU#${io.task.cpu}: ${io.task.comm}/${io.task.pid}`
-      : `WARNING: CPU: ${io.task.cpu} PID: ${io.task.pid} at ${T} hazptr_torture_stats_print`;
+    // the WARNING line as the model's kernel (7.0) prints it; the pre-detach form's text is not at hand, so it has no line number
+    const headline = warnLine(T, asWritten ? DETACH_LINE.stats_warn : undefined, 'hazptr_torture_stats_print', io.task);
     m.tortureBug(io, 'too-short-grace-period', headline, [`WARN_ON_ONCE(i > 1); // Too-short grace period: a reader saw htort_pipe_count ${i}`]);
     return;
   }
