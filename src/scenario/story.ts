@@ -30,7 +30,7 @@ export interface Subject {
 /** The ctx a report is about, from the machine as the run left it. */
 export function findSubject(m: Machine): Subject | undefined {
   const b = m.bug;
-  if (!b || m.hazptr.name !== 'v5') return undefined;
+  if (!b) return undefined; // every version's struct hazptr_ctx starts as v5's (backup slot at +8, its node first)
   const hist = m.history();
   const size = m.hazptr.ctxSize;
   const nodeOff = CTX_BACKUP + BACKUP_NODE;
