@@ -2,6 +2,9 @@
  * hazsim mutants: the battery, one mutant's search (deterministic order, first
  * kill), the control, the table and its last line, bad input.
  */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from './helpers.ts';
 import { versions } from '../src/hazptr/index.ts';
@@ -47,6 +50,14 @@ describe('hazsim mutants', () => {
     expect(r1.out.trim().split('\n').at(-1)).toBe('killed 1 of 2 mutants (50%)');
     const strip = (s: string) => s.replace(/\d+\.\d s/g, 'T');
     expect(strip(r2.out)).toBe(strip(r1.out));
+  });
+
+  it('hunt --hazptr --mutant: the replay line and the --out file keep both', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'hazsim-mut-')), 'h.jsonl');
+    const r = await cli(['hunt', 'scenarios/mutants/detach-handoff.yaml', '--hazptr', 'v5-detach', '--mutant', 'detach-no-preempt-guard', '--seeds', '1..2', '--jobs', '1', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('./bin/hazsim run scenarios/mutants/detach-handoff.yaml --seed 1 --hazptr v5-detach --mutant detach-no-preempt-guard');
+    expect(JSON.parse(readFileSync(out, 'utf8').split('\n')[0]).hunt).toMatchObject({ hazptr: 'v5-detach', mutant: 'detach-no-preempt-guard' });
   });
 
   it('bad input is one line, exit 2', async () => {

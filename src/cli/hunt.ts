@@ -128,6 +128,9 @@ interface HuntInfo {
   shard: string | null;
   steps?: number | null;
   bootarg?: string | null;
+  /** --hazptr and --mutant, when given */
+  hazptr?: string;
+  mutant?: string;
 }
 
 type StopReason = 'interrupt' | '--max-seconds' | '--stop-after';
@@ -162,8 +165,8 @@ export function readOutFile(path: string): OutFileState {
 }
 
 /** The command that replays one seed of a hunt. */
-function replayHint(h: { scenario: string; steps?: number | null; bootarg?: string | null }): (seed: number) => string {
-  return (seed) => hazsimCommand(['run', h.scenario, '--seed', seed, ...runFlags(h.steps ?? undefined, h.bootarg ?? undefined)]);
+function replayHint(h: { scenario: string; steps?: number | null; bootarg?: string | null } & VersionFlags): (seed: number) => string {
+  return (seed) => hazsimCommand(['run', h.scenario, '--seed', seed, ...runFlags(h.steps ?? undefined, h.bootarg ?? undefined, versionFlags(h))]);
 }
 
 const WORKER_URL = new URL('./hunt-worker.ts', import.meta.url).href;
@@ -197,7 +200,7 @@ export function huntCommand(io: CliIO): Command {
       if (opts.resume && !opts.out) throw new InputError('--resume needs --out FILE');
       if (opts.out) checkWritable('--out', opts.out);
       loadScenario(file, opts.bootarg, versionFlags(opts)); // bad input is reported here, once, before any worker starts
-      const info: HuntInfo = { scenario: file, seeds: `${a}..${b}`, shard: shard ? `${shard[0]}/${shard[1]}` : null, steps: steps ?? null, bootarg: opts.bootarg ?? null };
+      const info: HuntInfo = { scenario: file, seeds: `${a}..${b}`, shard: shard ? `${shard[0]}/${shard[1]}` : null, steps: steps ?? null, bootarg: opts.bootarg ?? null, ...versionFlags(opts) };
       const prior = opts.out && opts.resume && existsSync(opts.out) ? readOutFile(opts.out) : { doneThrough: -Infinity, failures: [] as Failure[] };
       const jobs = parseJobsArg(opts.jobs, io.err); // a warning, once the input is known to be good
 
@@ -329,6 +332,8 @@ export function mergeCommand(io: CliIO): Command {
           continue;
         }
         info ??= st.info;
+        const ver = (i: HuntInfo) => `${i.hazptr ?? "the scenario's hazptr"}${i.mutant ? ` mutant ${i.mutant}` : ''}`;
+        if (ver(st.info) !== ver(info)) throw new InputError(`${file}: a hunt of ${ver(st.info)}, not ${ver(info)} as ${files[0]}: merged, the counts would mix two versions`);
         let range: [number, number];
         let shard: [number, number] | undefined;
         try {
