@@ -78,3 +78,20 @@ describe('finding 1: cross-task release -> GPF at 0xdead000000000110', () => {
     expect([...sigs]).toEqual(['general-protection-fault | hazptr_synchronize_overflow_list < hazptr_synchronize < hazsim_update < hazsim_kthread < kthread']);
   });
 });
+
+describe('finding 3: the fixed versions detach a NULL hazard pointer (the detach module, IPI acquires)', () => {
+  const TORTURE = 'scenarios/mutants/torture-preempt.yaml';
+  it('seed 14 on both versions: the story\'s first chain is an IPI handler\'s, in the first 300 us (1 us steps); without IPI acquires the same seed is clean', () => {
+    for (const [v, sig] of [
+      ['v5-detach', 'general-protection-fault | hazptr_synchronize_overflow_list < hazptr_synchronize < hazptr_torture_writer < kthread'],
+      ['wildcard-flip', 'KASAN: slab-use-after-free | __hlist_del < hlist_del < hazptr_unchain_backup_slot < hazptr_release < hazptr_torture_read_unlock < hazptr_torture_reader_tail < hazptr_torture_reader < kthread'],
+    ]) {
+      const r = runScenario(loadScenario(TORTURE, 'hazptrtorture.irq_acquire=20', { hazptr: v }), { seed: 14, story: true });
+      expect(r.bug?.signature, v).toBe(sig);
+      expect(findings).toContain(`hazsim: signature: ${sig}`);
+      const first = r.story!.find((l) => FTRACE.test(l) && l.includes('chains the backup slot'))!;
+      expect(first, v).toMatch(/ 0\.000[0-2]\d\d: hazptr_chain_backup_slot: in the IPI handler on CPU\d, interrupting \S+: chains the backup slot on the list at /);
+      expect(runScenario(loadScenario(TORTURE, undefined, { hazptr: v }), { seed: 14, maxSteps: 200_000 }).bug, v).toBeNull();
+    }
+  });
+});
