@@ -39,13 +39,13 @@ describe('hazsim mutants', () => {
   });
 
   it('prints the control, a row per mutant and "killed K of N mutants (P%)"; the same with 1 and 2 jobs', async () => {
-    const args = ['mutants', '--hazptr', 'v5-detach', '--only', 'detach-no-preempt-guard,acquire-no-mb', '--runs-per-mutant', '9', '--no-color'];
+    const args = ['mutants', '--hazptr', 'v5-detach', '--only', 'detach-no-preempt-guard,acquire-no-mb', '--runs-per-mutant', '4', '--no-color'];
     const r1 = await cli([...args, '--jobs', '1']);
     const r2 = await cli([...args, '--jobs', '2']);
     expect(r1.code).toBe(0);
-    expect(r1.out).toMatch(/^control: v5-detach unmodified, clean \(9 runs, /m);
+    expect(r1.out).toMatch(/^control: v5-detach unmodified, clean \(4 runs, /m);
     expect(r1.out).toMatch(/^detach-no-preempt-guard +context +hazptr\.h:134 .* detach-handoff\.yaml seed 1 \(\d+ steps\): smp-processor-id-preemptible/m);
-    expect(r1.out).toMatch(/^acquire-no-mb +ordering +hazptr\.h:198 .* survived \(9 runs\)/m);
+    expect(r1.out).toMatch(/^acquire-no-mb +ordering +hazptr\.h:198 .* survived \(4 runs\)/m);
     expect(r1.out).toContain('./bin/hazsim run scenarios/mutants/detach-handoff.yaml --hazptr v5-detach --mutant detach-no-preempt-guard --seed 1');
     expect(r1.out.trim().split('\n').at(-1)).toBe('killed 1 of 2 mutants (50%)');
     const strip = (s: string) => s.replace(/\d+\.\d s/g, 'T');
