@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * npm run bench, part 2: seeds per second of `hazsim hunt` on the torture
  * scenario with 1 and with 2 jobs (the ratio shows the scaling), and the wall

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * npm run bench, part 3: the mutants. For each version with mutants, the
  * seconds to kill a mutant, median per class (killed ones only, in-process, one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * npm run bench: simulated steps per second on a standard scenario, and in the
  * same process the speed of a bare generator ping-pong doing no work (the

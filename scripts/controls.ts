@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The hazptrtorture controls: deferral, irq_acquire and irq_release off, so
  * every hazard pointer is released in the context that acquired it. Runs

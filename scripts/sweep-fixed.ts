@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The fixed versions under the reviewers' configurations (issue 8, findings):
  * `hazsim hunt` over v5-detach and wildcard-flip, each with the torture module

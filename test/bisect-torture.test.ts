@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * bisect on a torture seed (its own file: it is the longest test, and vitest
  * runs files in parallel).

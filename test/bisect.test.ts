@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * bisect: keeps the signature, shortens the schedule, names the race in its
  * story, writes a replay file that reproduces the shrunk run, and is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Bad input, as a user hits it, through the real command line (main(), in-process).
  *

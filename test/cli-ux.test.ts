@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * What a new user meets around the runs themselves: colour flags and
  * environment, a hunt that stops early and says so, merge of unfinished or

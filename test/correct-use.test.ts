@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Correct use of v5 (acquire and release in the same task) stays clean over
  * 1,000 seeds per preempt model, 2 to 4 CPUs, with sleeps, preemption and

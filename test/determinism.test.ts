@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Same scenario + seed -> byte-identical output; different seeds -> different
  * schedules; a recorded schedule replays to the same run; a replay that no

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The scheduler, delay, allocator and watchdog behaviour that ea67faf (issue 7)
  * brought closer to Linux. Each test asserts something that the model before

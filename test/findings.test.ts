@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Each seed named in docs/findings.md keeps producing its signature, and the
  * story and trace lines the document quotes are lines the tool prints.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Trace, history and console lines in ftrace's columns (src/report/ftrace.ts):
  * "%16s-%-7d [%03d] " task and CPU, trace_print_lat_fmt()'s five flags,

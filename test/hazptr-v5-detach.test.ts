@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * hazptr v5-detach: fidelity of its sites to ../shared/reference/v5-detach/
  * (hazptr.h for the inline functions this version ports, hazptr.c for the

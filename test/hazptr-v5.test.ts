@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The v5 port on scripted sequences (one CPU or pinned tasks, so each test sees
  * the sequence it scripts), and its fidelity to the patch: every step's line

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * hazptr wildcard-flip: fidelity of its sites and its mutant catalogue to
  * ../shared/reference/wildcard-flip/ (hazptr.h and hazptr.c), its layouts,

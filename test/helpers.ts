@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 import { Machine, type MachineConfig } from '../src/kernel/machine.ts';
 import type { KGen, Port } from '../src/kernel/port.ts';
 import { v5 } from '../src/hazptr/v5/hazptr.ts';

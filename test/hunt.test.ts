@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * hunt, merge and replay: results independent of the number of jobs, failures
  * grouped by signature, shards that cover a range and merge to the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The kernel primitives: memory faults, KASAN, hlist poisoning, preempt and irq
  * state, spinlocks, mutexes, and each debug check firing on a scenario that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * v5-detach's mutant catalogue (src/hazptr/v5/mutants.ts for kernel/hazptr.c,
  * src/hazptr/v5-detach/mutants.ts for include/linux/hazptr.h): each entry names

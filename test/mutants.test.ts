@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * hazsim mutants: the battery, one mutant's search (deterministic order, first
  * kill), the control, the table and its last line, bad input.

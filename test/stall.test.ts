@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Runs that cannot end by themselves (stall.ts, loop-proof.ts): an endless loop
  * on memory only its CPU sees is proven and the clock moved to what can end it

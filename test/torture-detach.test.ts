@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The hazptrtorture module's two forms (src/torture/): `module: detach` is
  * ../shared/reference/hazptrtorture-detach.c, which calls hazptr_detach() at

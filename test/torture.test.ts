@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The hazptrtorture workload: the named seeds keep their signatures (one
  * regression test per signature), the controls (every release in the acquiring

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Choosing a hazptr version (issue 8): `hazsim versions`, `--hazptr NAME[+debug]`
  * on run, and a CONFIG_HAZPTR_DEBUG WARN as the kernel prints a WARN_ONCE: once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * `hazsim bisect <scenario.yaml> --seed <S>`: shrink a failing run to the few
  * context switches that matter, keeping its signature; print the minimal

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Errors the CLI maps to exit codes, once, at the top (src/cli/index.ts).
  * An InputError is bad input (a scenario file, a flag): one line, exit 2.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Reading the files a command is given and writing the ones it makes, with the
  * errors as one line (an InputError: exit 2). An output path is checked before

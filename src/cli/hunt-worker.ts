@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * A hunt worker (worker_threads): loads the scenario once, then runs each seed
  * it is sent and posts back the result as plain data.

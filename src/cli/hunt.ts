@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * `hazsim hunt <scenario.yaml> --seeds 1..100000`: run many seeds on worker
  * threads and group the failures by signature.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * createCLI(): the whole command line, parseable in-process (tests use it).
  * Errors are mapped to exit codes here, once: bad input is one line on stderr

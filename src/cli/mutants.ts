@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * `hazsim mutants [--hazptr V]`: the mutation score. Each mutant of a version
  * (src/hazptr/<version>/mutants.ts) runs against the battery

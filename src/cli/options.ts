@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * What the commands share: integer flags, --steps, --jobs, colour, and the
  * command lines that hints print (they run as shown, from the current directory).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Wall-clock progress on stderr (the CLI layer: the simulation never reads the
  * clock): on a terminal a status line rewritten in place (io.status), otherwise

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * `hazsim replay <scenario.yaml> <file.sched>`: replay a recorded or edited
  * schedule exactly. The file's header names the scenario it was recorded for

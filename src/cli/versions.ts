@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * `hazsim versions`: the hazptr versions a scenario (`hazptr:`) or `--hazptr`
  * can name, one line each; a version with CONFIG_HAZPTR_DEBUG also as NAME+debug.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /** The hazptr versions a scenario can choose with `hazptr: <name>` or `hazptr: { version: <name>, debug: true }`. */
 import type { HazptrVersion } from './version.ts';
 import { v5 } from './v5/hazptr.ts';

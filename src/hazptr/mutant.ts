@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Mutants: deliberate one-statement bugs in a hazptr version, for measuring
  * what hazsim's search catches (`hazsim mutants`). A mutant is plain data; the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * What a hazptr version gives the machine and the workloads. v5 (the patch as
  * posted) implements it; fixed versions and mutants sit beside it and are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * A bug found by a run, as plain data. src/report turns it into dmesg lines.
  */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The kernel's debug checks, called from kernel code: might_sleep(),
  * schedule_debug(), lockdep assertions, CONFIG_DEBUG_PREEMPT and spinlock

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * udelay()/mdelay(): arch/x86/lib/delay.c. __udelay() ends in delay_tsc(),
  * which spins on the TSC until the delay has passed, with preempt_enable();

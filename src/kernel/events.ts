@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The timer queue: a binary min-heap ordered by (time, insertion order), so
  * events due at the same nanosecond fire in a deterministic order.

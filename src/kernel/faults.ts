@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Memory faults: what the machine reports when an access is refused (general
  * protection fault, page fault, NULL dereference, KASAN) or kfree() fails

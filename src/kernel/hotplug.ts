@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * CPU hotplug: remove_cpu() and add_cpu(). A CPU going down takes no new work
  * and goes offline at the first step boundary where stop_machine() could run.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Creating tasks: each CPU's idle task (swapper/N) and the boot code that runs
  * before the scheduler starts, when the machine is built; kthreads after.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * include/linux/list.h, the hlist part the hazptr code uses, one access a step.
  * hlist_del poisons with LIST_POISON1/2 as on x86_64.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * raw_spinlock_t and struct mutex, built from the machine's steps.
  *

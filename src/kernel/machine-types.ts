@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The machine's plain-data types: its configuration, the printk log, how a run
  * ended, and one executed step as the history ring and --trace see it.

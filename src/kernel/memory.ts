@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Simulated memory: 8-byte words, a KASAN-style shadow byte per word, and the
  * allocators that carve regions out of one linear range (see addr.ts):

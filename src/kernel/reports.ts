@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Bug reports: the first report of a run becomes machine.bug (headline, RIP,
  * call trace, signature) and stops the machine. A WARN (warn()) is printed on

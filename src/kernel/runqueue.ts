@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Runqueues and task placement: enqueue/dequeue, wakeups, select_task_rq(),
  * pick_next_task(), the context switch, and CPU affinity.

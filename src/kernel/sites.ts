@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Code locations. Every kernel function the model runs is registered once with
  * its C name and source file; every statement that makes a step is a *site*:

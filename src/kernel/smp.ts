@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Interrupts and IPIs: smp_call_function_single(), taking a pending interrupt
  * at a step boundary, the hardirq entry code that runs the handler in an IRQ

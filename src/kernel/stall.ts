@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Runs that cannot end by themselves: endless loops proven and fast-forwarded,
  * and CPUs still stuck when the step budget runs out.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Blocking synchronisation the machine does for kernel code: mutexes (with
  * lockdep's recursion and unlock-balance checks) and hazard-pointer context

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Tasks and CPUs: the model's task_struct and per-CPU state. Plain data that
  * the machine (machine.ts) and its modules read and write.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Simulated time: the event queue's producers (periodic interrupts, machine
  * timers) and its consumer, which the step loop calls when the next event is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Watchdogs and end-of-run checks: the soft-lockup detector, the hung-task
  * detector, the deadlock the machine sees when nothing can ever run again, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The battery `hazsim mutants` runs each mutant against: the workload
  * scenarios made for it (scenarios/mutants/*.yaml) and torture configurations

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Run one mutant (or, as the control, the unmodified version) against the
  * battery until a run reports anything or the budget is spent.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * A `hazsim mutants` worker (worker_threads): loads the battery of one version
  * once, then runs each mutant it is sent (null: the control) and posts back

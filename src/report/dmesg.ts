@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * A run result as the console of the simulated machine: dmesg-style lines with
  * simulated timestamps, the kernel-style report of a bug, the steps that led to

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Trace lines in ftrace's columns, as the trace file and `trace-cmd report`
  * print them (kernel/trace/trace_output.c, trace_print_context() with the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * `hazsim mutants` as a table: per version, the control, then one row per
  * mutant (what it changes; what killed it, or that it survived; how long),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The Oops printer: a Bug as the kernel prints it, line by line, without
  * timestamps (dmesg.ts adds them). Frames are printed symbolized, as

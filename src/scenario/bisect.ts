@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Shrink a failing run while keeping its signature (hazsim bisect):
  *

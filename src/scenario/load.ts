@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Read a scenario file: YAML (with positions), then the zod schema, then the
  * checks a schema cannot express (names declared before use, handoffs to tasks

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Run one scenario with one seed (or one recorded schedule) and return the
  * result as plain data. Formatting is src/report's job.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The scenario format (docs/scenarios.md), as a zod schema, and its qualified
  * form: every default filled in, every name resolved, ready for the machine.

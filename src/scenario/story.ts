@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The story of a race, derived from the recorded run: after a report, find the
  * hazptr_ctx at its centre (the ctx whose backup slot's list node held the

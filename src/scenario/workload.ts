@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Turn a qualified scenario into a machine: objects and their global pointers,
  * hazptr_ctx storage (static, or a stack frame per iteration), and one kthread

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The strategy bisect uses: follow a recorded schedule for its first `prefix`
  * decisions, except those masked, then complete with a fixed deterministic

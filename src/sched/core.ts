@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * kernel/sched/core.c, as far as the model needs it: __schedule() in the
  * kernel's order (irqs off, hazptr_note_context_switch() on the outgoing CPU,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The uniform-random strategy: every choice uniform over its options, except
  * preemption, which happens with probability `preemptRate` at each step where

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The replay strategy: answers every choice from a recorded schedule and checks
  * that each decision is taken where it was recorded (same kind, same number of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The replay file (.sched): a recorded schedule as text, one decision a line,
  * with where it was taken, so a person can read it, edit a choice, and replay.

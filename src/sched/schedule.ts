@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The recorded schedule: every decision the machine took, whatever the
  * strategy, with what it chose among and where (CPU, task, site). Kept in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The hazptrtorture module (kernel/rcu/hazptrtorture.c), in its two forms:
  * what the loader and the workload use. params.ts has the parameters and the

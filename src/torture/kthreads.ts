@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The module's other kthreads: hazptr_torture_do_pending() (the deferred
  * releases), hazptr_torture_preempt(), and kernel/torture.c's torture_onoff()

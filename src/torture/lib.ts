@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * What the module calls outside hazptrtorture.c: kernel/torture.c's helpers
  * (torture_random(), torture_hrtimeout_*(), stutter_wait(),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * hazptr_torture_init(): the module's data and kthreads on a machine, in one
  * of its two forms (params.ts, TORTURE_MODULES).

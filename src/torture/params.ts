@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The module's parameters (the torture_param() lines of hazptrtorture.c), their
  * defaults, what the module does with them at init, and which form of the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The read side of hazptrtorture.c: hazptr_torture_reader() and what it calls
  * (the ops' readlock/read_delay/readunlock, hazptr_torture_reader_tail(),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The module's functions and sites. Site ids are given in registration order
  * and feed the schedule digest, so this one file registers every site the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The module's state for one run, its data layout, and what each form of the
  * module does differently.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * hazptr_torture_stats_print() and the kthreads that call it: the statistics
  * kthread and torture_shutdown (kernel/torture.c) with the module's cleanup.

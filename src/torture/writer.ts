@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The update side of hazptrtorture.c: hazptr_torture_writer() and its pipe
  * update. The free list and the removed list are JS state (touched by the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * hazptr v5-detach (../shared/reference/v5-detach/, see its README): v5's
  * kernel/hazptr.c unchanged, and an include/linux/hazptr.h that adds

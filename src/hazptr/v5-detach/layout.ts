@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * x86_64 layout of struct hazptr_ctx in v5-detach (../shared/reference/v5-detach/hazptr.h):
  * v5's, plus the CONFIG_HAZPTR_DEBUG fields at its end. Every other structure

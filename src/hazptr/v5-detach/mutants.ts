@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Mutants of v5-detach's include/linux/hazptr.h (ids 200-299), the statements of
  * src/hazptr/v5-detach/hazptr.ts, and v5-detach's whole catalogue: the hazptr.c

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The v5 hazptr patch ("[RFC PATCH v5 1/2] hazptr: Implement Hazard Pointers"),
  * ported statement by statement. Each access to shared memory is one step,

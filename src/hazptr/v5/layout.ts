@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * x86_64 layouts of the structures in the v5 patch (include/linux/hazptr.h,
  * kernel/hazptr.c), without lock debugging, as on the kernel that crashed:

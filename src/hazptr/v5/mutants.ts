@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Mutants of kernel/hazptr.c (ids 100-199), the statements of src/hazptr/v5/hazptr.ts.
  * The C is v5's, identical in v5-detach (../shared/reference/v5-detach/hazptr.c, same

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * hazptr wildcard-flip (../shared/reference/wildcard-flip/, see its README):
  * "hazptr: Implement two-phase wildcard scan". kernel/hazptr.c is v5's rewritten

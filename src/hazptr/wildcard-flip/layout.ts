@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * x86_64 layouts of the wildcard-flip hazptr version (../shared/reference/wildcard-flip/),
  * without lock debugging, as v5's (src/hazptr/v5/layout.ts) are.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The wildcard-flip mutants (src/hazptr/mutant.ts): one-statement changes to
  * ../shared/reference/wildcard-flip/hazptr.c and hazptr.h, ids 300-399. The
