@@ -20,7 +20,7 @@ import type { CliIO } from './index.ts';
 import { colorOption, hazsimCommand, parseIntArg, parseJobsArg, useColor } from './options.ts';
 import { Progress } from './progress.ts';
 
-const WORKER_URL = new URL('../mutants/worker.ts', import.meta.url).href;
+const WORKER_URL = new URL('./mutants-worker.ts', import.meta.url).href;
 
 /** Run `names` (null: the control) on `jobs` workers; results in the order of `names`. */
 async function runPool(version: string, names: (string | null)[], budget: Budget, jobs: number, onDone: (r: MutantResult) => void): Promise<MutantResult[]> {

@@ -6,10 +6,10 @@
  * The order is fixed: seed 1 on every battery entry, then seed 2 on every
  * entry, and so on; so "killed by" is the first kill in that order, the same on
  * any machine and with any number of jobs (jobs run different mutants). The
- * budget is a number of runs (--runs-per-mutant: deterministic) and wall-clock
- * seconds (--seconds-per-mutant: how long a user waits); whichever ends first.
+ * budget is a number of runs (--runs-per-mutant: deterministic) and, through
+ * `timeUp`, wall-clock seconds (--seconds-per-mutant): the clock is the
+ * caller's (the CLI's worker, the bench), never the simulation's.
  */
-import { performance } from 'node:perf_hooks';
 import { runScenario } from '../scenario/run.ts';
 import type { BatteryEntry } from './battery.ts';
 
@@ -26,6 +26,7 @@ export interface MutantResult {
   killedBy: KilledBy | null;
   runs: number;
   steps: number;
+  /** wall-clock seconds, filled in by the caller that owns the clock */
   seconds: number;
   /** why the search stopped without a kill */
   budget?: 'runs' | 'seconds';
@@ -36,19 +37,19 @@ export interface Budget {
   runs: number;
 }
 
-export function runMutant(entries: BatteryEntry[], mutant: { name: string; id: number } | null, budget: Budget): MutantResult {
-  const t0 = performance.now();
+/** `timeUp()`: asked before each run; true ends the search (budget 'seconds'). */
+export function runMutant(entries: BatteryEntry[], mutant: { name: string; id: number } | null, runsBudget: number, timeUp: () => boolean): MutantResult {
   let runs = 0;
   let steps = 0;
-  const seconds = () => (performance.now() - t0) / 1000;
+  const name = mutant?.name ?? null;
   for (let seed = 1; ; seed++) {
     for (const e of entries) {
-      if (runs >= budget.runs) return { mutant: mutant?.name ?? null, killedBy: null, runs, steps, seconds: seconds(), budget: 'runs' };
-      if (seconds() >= budget.seconds) return { mutant: mutant?.name ?? null, killedBy: null, runs, steps, seconds: seconds(), budget: 'seconds' };
+      if (runs >= runsBudget) return { mutant: name, killedBy: null, runs, steps, seconds: 0, budget: 'runs' };
+      if (timeUp()) return { mutant: name, killedBy: null, runs, steps, seconds: 0, budget: 'seconds' };
       const r = runScenario(e.scenario, { seed, ...(mutant ? { mutant: mutant.id } : {}) });
       runs++;
       steps += r.steps;
-      if (r.bug) return { mutant: mutant?.name ?? null, killedBy: { file: e.file, seed, steps: r.steps, signature: r.bug.signature }, runs, steps, seconds: seconds() };
+      if (r.bug) return { mutant: name, killedBy: { file: e.file, seed, steps: r.steps, signature: r.bug.signature }, runs, steps, seconds: 0 };
     }
   }
 }

@@ -2,12 +2,14 @@
 /**
  * A `hazsim mutants` worker (worker_threads): loads the battery of one version
  * once, then runs each mutant it is sent (null: the control) and posts back
- * the result as plain data.
+ * the result as plain data. The wall clock of --seconds-per-mutant is kept
+ * here, in the CLI layer.
  */
+import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { versions } from '../hazptr/index.ts';
-import { battery } from './battery.ts';
-import { runMutant, type Budget } from './run.ts';
+import { battery } from '../mutants/battery.ts';
+import { runMutant, type Budget } from '../mutants/run.ts';
 
 const { version, budget } = workerData as { version: string; budget: Budget };
 const entries = battery(version);
@@ -17,5 +19,8 @@ parentPort!.on('message', (name: string | null | undefined) => {
     parentPort!.close();
     return;
   }
-  parentPort!.postMessage(runMutant(entries, name === null ? null : byName.get(name)!, budget));
+  const t0 = performance.now();
+  const seconds = () => (performance.now() - t0) / 1000;
+  const r = runMutant(entries, name === null ? null : byName.get(name)!, budget.runs, () => seconds() >= budget.seconds);
+  parentPort!.postMessage({ ...r, seconds: seconds() });
 });
