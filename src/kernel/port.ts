@@ -57,12 +57,14 @@ export const OP_NAMES = [
   'wait_handoff', 'cond_resched',
 ];
 
-// ---- memory ordering carried by each access (for a weaker model later) -------
+// ---- memory ordering carried by each access and fence (tso.ts reads it) -------
 export const ORD_PLAIN = 0;
 export const ORD_ONCE = 1; // READ_ONCE / WRITE_ONCE
 export const ORD_ACQUIRE = 2; // smp_load_acquire
 export const ORD_RELEASE = 3; // smp_store_release
 export const ORD_MB = 4; // full barrier (smp_mb, value-returning atomics)
+export const ORD_WMB = 5; // smp_wmb(): a fence op that orders stores only
+export const ORD_RMB = 6; // smp_rmb(): a fence op that orders loads only
 
 export const FRAME_TASK = 0;
 export const FRAME_IRQ = 1;
@@ -112,8 +114,9 @@ export class Port {
     this.kind = OP_XCHG; this.addr = addr; this.val = val; this.ord = ORD_MB; this.site = site;
     return this;
   }
-  fence(site: number): Port {
-    this.kind = OP_FENCE; this.ord = ORD_MB; this.site = site;
+  /** smp_mb() by default; smp_wmb()/smp_rmb() with ORD_WMB/ORD_RMB (plain on x86-TSO: tso.ts) */
+  fence(site: number, ord = ORD_MB): Port {
+    this.kind = OP_FENCE; this.ord = ord; this.site = site;
     return this;
   }
   op(kind: number, site: number, val = 0, addr = 0, val2 = 0): Port {

@@ -4,7 +4,7 @@
  * update. The free list and the removed list are JS state (touched by the
  * writer alone); the pipe counts and hazptr_torture_current are memory.
  */
-import { ORD_ONCE, ORD_PLAIN, ORD_RELEASE, type KGen, type Port } from '../kernel/port.ts';
+import { ORD_ONCE, ORD_PLAIN, ORD_RELEASE, ORD_WMB, type KGen, type Port } from '../kernel/port.ts';
 import { report, warnHeadline } from '../kernel/reports.ts';
 import { udelay } from '../kernel/delay.ts';
 import { hrtimeout, rand, stutter_wait } from './lib.ts';
@@ -69,7 +69,7 @@ export function* writer(io: Port, t: Torture): KGen {
     t.writerState = 2;
     const old = yield io.load(t.current, ORD_ONCE, S.w_old);
     yield io.store(t.current, rp, ORD_RELEASE, S.w_publish);
-    yield io.fence(S.w_wmb);
+    yield io.fence(S.w_wmb, ORD_WMB);
     if (old) {
       let i = yield io.load(old + HT_PIPE, ORD_PLAIN, S.w_pipe_i);
       if (i > PIPE_LEN) i = PIPE_LEN;
