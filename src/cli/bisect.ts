@@ -14,7 +14,7 @@ import { formatRun } from '../report/dmesg.ts';
 import { EXIT_BUG, InputError } from './errors.ts';
 import { checkWritable, writeText } from './files.ts';
 import type { CliIO } from './index.ts';
-import { colorOption, hazptrOption, hazsimCommand, mutantOption, parseIntArg, parseStepsArg, useColor, versionFlags, type VersionFlags } from './options.ts';
+import { colorOption, hazptrOption, hazsimCommand, memoryModelOption, mutantOption, parseIntArg, parseStepsArg, useColor, versionFlags, type VersionFlags } from './options.ts';
 import { saveSchedule } from './run.ts';
 
 /** A qualified scenario as a scenario file (defaults written out; a torture scenario has no tasks). */
@@ -39,6 +39,7 @@ export function bisectCommand(io: CliIO): Command {
     .option('--bootarg <params>', 'hazptrtorture module parameters')
     .addOption(hazptrOption())
     .addOption(mutantOption())
+    .addOption(memoryModelOption())
     .option('--shrink-scenario', 'first make the scenario smaller (CPUs, readers, repeats, loops, sleeps) while the seed still fails the same way; writes it beside the replay file')
     .addOption(colorOption())
     .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['bisect', 'scenarios/cross-task-handoff.yaml', '--seed', 1])}\n  $ ${hazsimCommand(['replay', 'scenarios/cross-task-handoff.yaml', 'bisect-seed1.sched'])}\n`)

@@ -21,7 +21,7 @@ import { EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, InputError } from './errors.ts';
 import { checkWritable, readText, writeText } from './files.ts';
 import type { CliIO } from './index.ts';
 import type { SeedResult } from './hunt-worker.ts';
-import { colorOption, hazptrOption, hazsimCommand, mutantOption, parseIntArg, parseJobsArg, parseStepsArg, runFlags, versionFlags, type VersionFlags } from './options.ts';
+import { colorOption, hazptrOption, hazsimCommand, memoryModelOption, mutantOption, parseIntArg, parseJobsArg, parseStepsArg, runFlags, versionFlags, type VersionFlags } from './options.ts';
 import { Progress } from './progress.ts';
 
 export interface Failure {
@@ -189,6 +189,7 @@ export function huntCommand(io: CliIO): Command {
     .option('--bootarg <params>', 'hazptrtorture module parameters')
     .addOption(hazptrOption())
     .addOption(mutantOption())
+    .addOption(memoryModelOption())
     .addOption(colorOption())
     .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['hunt', HUNT_EXAMPLE, '--seeds', '1..100', '--steps', 1200000, '--jobs', 2, '--out', 'hunt.jsonl'])}\n`)
     .action(async (file: string, opts: VersionFlags & { seeds: string; jobs?: string; shard?: string; out?: string; resume?: boolean; stopAfter?: string; maxSeconds?: string; steps?: string; bootarg?: string }) => {

@@ -65,24 +65,30 @@ export function hazsimCommand(args: (string | number)[]): string {
   return [bin, ...args.map((a) => shellQuote(String(a)))].join(' ');
 }
 
-/** --hazptr and --mutant, as run, hunt, bisect and replay take them. */
+/** --hazptr, --mutant and --memory-model, as run, hunt, bisect and replay take them. */
 export interface VersionFlags {
   hazptr?: string;
   mutant?: string;
+  memoryModel?: string;
 }
 
 export const hazptrOption = (): Option => new Option('--hazptr <name>', "hazptr version to run, replacing the scenario's hazptr: (v5, v5-detach, v5-detach+debug, ...: hazsim versions)");
 export const mutantOption = (): Option => new Option('--mutant <name>', 'run a mutant of that version (hazsim mutants --list names them)');
+export const memoryModelOption = (): Option => new Option('--memory-model <model>', "tso (x86-TSO store buffers) or sc (sequentially consistent), replacing the scenario's machine.memory_model");
 
 /** --steps, --bootarg, --hazptr and --mutant as a hint repeats them. */
 export function runFlags(steps: number | undefined, bootarg: string | undefined, v: VersionFlags = {}): string[] {
   return [
     ...(steps !== undefined ? ['--steps', String(steps)] : []), ...(bootarg !== undefined ? ['--bootarg', bootarg] : []),
     ...(v.hazptr !== undefined ? ['--hazptr', v.hazptr] : []), ...(v.mutant !== undefined ? ['--mutant', v.mutant] : []),
+    ...(v.memoryModel !== undefined ? ['--memory-model', v.memoryModel] : []),
   ];
 }
 
 /** The version flags a command was given, for loadScenario(). */
 export function versionFlags(o: VersionFlags): VersionFlags {
-  return { ...(o.hazptr !== undefined ? { hazptr: o.hazptr } : {}), ...(o.mutant !== undefined ? { mutant: o.mutant } : {}) };
+  return {
+    ...(o.hazptr !== undefined ? { hazptr: o.hazptr } : {}), ...(o.mutant !== undefined ? { mutant: o.mutant } : {}),
+    ...(o.memoryModel !== undefined ? { memoryModel: o.memoryModel } : {}),
+  };
 }

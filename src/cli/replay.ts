@@ -18,7 +18,7 @@ import { formatRun, jsonRun } from '../report/dmesg.ts';
 import { EXIT_BUG, EXIT_INPUT, EXIT_OK, InputError } from './errors.ts';
 import { checkWritable } from './files.ts';
 import type { CliIO } from './index.ts';
-import { colorOption, hazptrOption, hazsimCommand, mutantOption, parseIntArg, parseStepsArg, useColor, type VersionFlags } from './options.ts';
+import { colorOption, hazptrOption, hazsimCommand, memoryModelOption, mutantOption, parseIntArg, parseStepsArg, useColor, type VersionFlags } from './options.ts';
 import { saveSchedule } from './run.ts';
 
 /**
@@ -65,6 +65,7 @@ export function replayCommand(io: CliIO): Command {
     .option('--steps <n>', 'step budget (default: the file\'s, else limits.steps)')
     .addOption(hazptrOption().default(undefined, "the file's"))
     .addOption(mutantOption().default(undefined, "the file's"))
+    .addOption(memoryModelOption().default(undefined, "the file's"))
     .option('--save-schedule <file>', 'write the schedule of this replay')
     .option('--json', 'print the result as JSON')
     .option('--quiet', 'print only the report and the summary')
@@ -79,7 +80,8 @@ export function replayCommand(io: CliIO): Command {
       // the version the file records, unless --hazptr/--mutant ask for another (checked below: refused unless continue)
       const rec = recordedVersion(sf.header, schedFile);
       const over = opts.hazptr !== undefined || opts.mutant !== undefined ? { ...(opts.hazptr !== undefined ? { hazptr: opts.hazptr } : rec.hazptr !== undefined ? { hazptr: rec.hazptr } : {}), ...(opts.mutant !== undefined ? { mutant: opts.mutant } : {}) } : rec;
-      const scenario = loadScenario(file, bootarg, over);
+      const memoryModel = opts.memoryModel ?? sf.header['memory-model'];
+      const scenario = loadScenario(file, bootarg, { ...over, ...(memoryModel !== undefined ? { memoryModel } : {}) });
       checkRecordedFor(sf, schedFile, file, scenario, opts.onDivergence, io.err);
       const r = runScenario(scenario, {
         seed, maxSteps: steps, replay: sf.schedule, replayNames: { taskNames: sf.taskNames, siteKeys: sf.siteKeys },

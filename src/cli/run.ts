@@ -15,7 +15,7 @@ import { EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK } from './errors.ts';
 import { checkWritable, writeText } from './files.ts';
 import type { CliIO } from './index.ts';
 import { Progress } from './progress.ts';
-import { colorOption, hazptrOption, hazsimCommand, mutantOption, parseIntArg, parseStepsArg, runFlags, useColor, versionFlags, type VersionFlags } from './options.ts';
+import { colorOption, hazptrOption, hazsimCommand, memoryModelOption, mutantOption, parseIntArg, parseStepsArg, runFlags, useColor, versionFlags, type VersionFlags } from './options.ts';
 
 /** What a schedule file's header records: replay checks the scenario digest and the hazptr version. */
 export interface Recorded {
@@ -34,6 +34,7 @@ export function saveSchedule(flag: string, path: string, r: RunResult, rec: Reco
     scenario: rec.file,
     'scenario-digest': scenarioDigest(rec.scenario),
     hazptr: r.hazptr,
+    'memory-model': rec.scenario.machine.memory_model,
     seed: String(rec.seed),
     ...(rec.bootarg ? { bootarg: rec.bootarg } : {}),
     ...(rec.steps !== undefined ? { steps: String(rec.steps) } : {}),
@@ -79,6 +80,7 @@ export function runCommand(io: CliIO): Command {
     .option('--bootarg <params>', 'hazptrtorture module parameters, e.g. "hazptrtorture.onoff_interval=3333 hazptrtorture.stat_interval=15"')
     .addOption(hazptrOption())
     .addOption(mutantOption())
+    .addOption(memoryModelOption())
     .option('--trace', 'print every step as it runs')
     .option('--save-schedule <file>', 'write the recorded schedule as a replay file (see hazsim replay)')
     .option('--json', 'print the result as JSON (seed, outcome, bug, steps, schedule)')

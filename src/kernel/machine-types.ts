@@ -32,6 +32,8 @@ export interface MachineConfig {
   seed?: number;
   /** stop at the first WARN as at any other report (bisect's trial runs) */
   stopAtWarn?: boolean;
+  /** 'tso' (x86-TSO store buffers, tso.ts; the default) or 'sc' (every store reaches memory at once) */
+  memoryModel?: 'tso' | 'sc';
 }
 
 export interface LogLine {
@@ -64,3 +66,24 @@ export interface StepRecord {
 export const FL_IRQS_OFF = 0x100;
 export const FL_NEED_RESCHED = 0x200;
 export const FL_HARDIRQ = 0x400;
+/** StepRecord.flags under TSO: a store that went into the store buffer; a load served from the CPU's own buffer (store forwarding); a load that read memory while another CPU's buffer held a newer store to the address */
+export const FL_BUFFERED = 0x800;
+export const FL_FORWARDED = 0x1000;
+export const FL_STALE = 0x2000;
+
+/** A load that read memory while another CPU's store to the same address sat in that CPU's store buffer (TSO). */
+export interface StaleRead {
+  t: number;
+  cpu: number;
+  task: number;
+  site: number;
+  addr: number;
+  /** the value the load read from memory */
+  val: number;
+  /** the newest store to the address still buffered: on which CPU, by which task, where, when, what */
+  byCpu: number;
+  byTask: number;
+  bySite: number;
+  byTime: number;
+  byVal: number;
+}

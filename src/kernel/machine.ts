@@ -20,12 +20,13 @@ import type { Bug, BugKind } from './bugs.ts';
 import { EV_BUSY_END, EV_HUNG_CHECK, EV_WAKE, EventQueue } from './events.ts';
 import { Memory, SH_LIVE } from './memory.ts';
 import {
-  FRAME_TASK, OP_CMPXCHG, OP_EXIT, OP_FENCE, OP_HANDOFF, OP_IDLE, OP_KFREE, OP_KMALLOC, OP_LOAD, OP_MUTEX_LOCK,
+  FRAME_TASK, OP_CMPXCHG, OP_DRAIN, OP_EXIT, OP_FENCE, OP_HANDOFF, OP_IDLE, OP_KFREE, OP_KMALLOC, OP_LOAD, OP_MUTEX_LOCK,
   OP_MUTEX_UNLOCK, OP_NOP, OP_PICK, OP_RAND, OP_RECEIVE, OP_RELAX, OP_RESCHED, OP_SLEEP, OP_STORE, OP_SWITCH,
   OP_UDELAY, OP_WAIT_HANDOFF, OP_XCHG, Port, type KGen,
 } from './port.ts';
 import { kfunc } from './sites.ts';
-import { D_CPU, D_PREEMPT, D_RAND, type Strategy } from '../sched/strategy.ts';
+import { D_CPU, D_DRAIN, D_PREEMPT, D_RAND, type Strategy } from '../sched/strategy.ts';
+import { StoreBuffer, SB_ENTRIES, drainsBefore } from './tso.ts';
 import { Schedule } from '../sched/schedule.ts';
 import { idle_loop } from '../sched/core.ts';
 import type { HazptrVersion } from '../hazptr/version.ts';
@@ -46,8 +47,14 @@ import * as stall from './stall.ts';
 import type { ProbeBuffer } from './loop-proof.ts';
 import { TASK_DEAD, TASK_UNINTERRUPTIBLE, Cpu, type Task } from './task.ts';
 
-import { FL_HARDIRQ, FL_IRQS_OFF, FL_NEED_RESCHED, type EndReason, type LogLine, type MachineConfig, type StepRecord } from './machine-types.ts';
-export { FL_HARDIRQ, FL_IRQS_OFF, FL_NEED_RESCHED, type EndReason, type LogLine, type MachineConfig, type StepRecord } from './machine-types.ts';
+import {
+  FL_BUFFERED, FL_FORWARDED, FL_HARDIRQ, FL_IRQS_OFF, FL_NEED_RESCHED, FL_STALE, type EndReason, type LogLine, type MachineConfig,
+  type StaleRead, type StepRecord,
+} from './machine-types.ts';
+export {
+  FL_BUFFERED, FL_FORWARDED, FL_HARDIRQ, FL_IRQS_OFF, FL_NEED_RESCHED, FL_STALE, type EndReason, type LogLine, type MachineConfig,
+  type StaleRead, type StepRecord,
+} from './machine-types.ts';
 
 const HARDIRQ_OFFSET = 0x10000;
 
@@ -58,6 +65,9 @@ export function cpuFlags(cpu: Cpu): number {
 }
 /** how often (in steps) the machine considers probing for an endless loop (stall.ts) */
 const PROBE_EVERY = 1 << 16;
+
+/** how many stale reads (StaleRead) the machine keeps, the last ones */
+const STALE_KEEP = 32;
 
 const F_kmalloc = kfunc('__kmalloc_cache_noprof', 'mm/slub.c');
 const F_kfree = kfunc('kfree', 'mm/slub.c');
@@ -134,6 +144,19 @@ export class Machine {
   halfBudgetNs = -1;
   /** the hazptr mutant's id (src/hazptr/mutant.ts), 0 for none: the port tests it at the statements mutants change */
   readonly mutant: number;
+  /** x86-TSO (tso.ts): stores go through per-CPU store buffers; false: sequentially consistent */
+  readonly tso: boolean;
+  /** per CPU, its store buffer (always empty under SC) */
+  readonly sb: StoreBuffer[] = [];
+  /** how many CPUs' store buffers hold stores */
+  nBuffered = 0;
+  /** D_DRAIN's options: -1 (no drain), then the CPUs with buffered stores */
+  private readonly drainOpts: Int32Array;
+  /** StepRecord.flags bits for the step being recorded (FL_BUFFERED, FL_FORWARDED, FL_STALE) */
+  private recFlags = 0;
+  /** the last STALE_KEEP loads that read memory past another CPU's buffered store (a ring; staleN counts all) */
+  readonly staleReads: StaleRead[] = [];
+  staleN = 0;
 
   constructor(
     readonly cfg: MachineConfig,
@@ -144,6 +167,8 @@ export class Machine {
   ) {
     this.mem = new Memory(cfg.kasan);
     this.mutant = cfg.mutant ?? 0;
+    this.tso = (cfg.memoryModel ?? 'tso') === 'tso';
+    this.drainOpts = new Int32Array(cfg.cpus + 1);
     this.preemptFull = cfg.preempt === 'full';
     this.elig = new Int32Array(cfg.cpus);
     const H = Math.max(0, cfg.historySteps);
@@ -157,6 +182,7 @@ export class Machine {
     for (let c = 0; c < cfg.cpus; c++) {
       const cpu = new Cpu(c);
       this.cpus.push(cpu);
+      this.sb.push(new StoreBuffer());
       const idle = kthread.newTask(this, `swapper/${c}`, true, true, c, 0);
       cpu.idle = idle;
       cpu.curr = idle;
@@ -205,7 +231,10 @@ export class Machine {
       throw e;
     }
     if (!this.stopped && this.steps < this.cfg.maxSteps) return false;
-    if (this.endReason === 'done' && !this.bug && this.cfg.quiescence !== false) watchdogs.checkQuiescence(this);
+    if (this.endReason === 'done' && !this.bug && this.cfg.quiescence !== false) {
+      this.drainAllCpus(); // the run is over: what the buffers hold reaches memory before the end-of-run checks read it
+      watchdogs.checkQuiescence(this);
+    }
     return true;
   }
 
@@ -214,6 +243,8 @@ export class Machine {
     while (!this.stopped) {
       if (this.eligDirty) this.recomputeEligible();
       if (this.nElig === 0) {
+        // no CPU can step until a timer fires: every buffered store reaches memory meanwhile
+        if (this.nBuffered !== 0) this.drainAllCpus();
         timers.advanceIdle(this);
         continue;
       }
@@ -229,6 +260,7 @@ export class Machine {
         if (this.stopped) break;
         if (this.eligDirty) continue;
       }
+      if (this.nBuffered !== 0 && this.drainChoice()) continue;
       let ci: number;
       if (this.nElig === 1) ci = this.elig[0];
       else {
@@ -253,6 +285,99 @@ export class Machine {
     return ch;
   }
 
+  // ---- x86-TSO store buffers (the rules: tso.ts) ----------------------------------------
+
+  /** D_DRAIN: drain the oldest store of one CPU's buffer now, or none; true when one drained. */
+  private drainChoice(): boolean {
+    const o = this.drainOpts;
+    o[0] = -1;
+    let n = 1;
+    for (let c = 0; c < this.sb.length; c++) if (this.sb[c].n !== 0) o[n++] = c;
+    const d = this.decide(D_DRAIN, n, o);
+    if (d === 0) {
+      this.where(-1, -1, -1);
+      return false;
+    }
+    const b = this.sb[o[d]];
+    this.where(o[d], b.task[b.head], b.site[b.head]);
+    this.drainOne(o[d]);
+    return true;
+  }
+
+  /** The oldest store in CPU `c`'s buffer reaches memory (recorded as a 'store drained' step of the task that stored it). */
+  drainOne(c: number): void {
+    const b = this.sb[c];
+    const i = b.shift();
+    const x = b.addr[i];
+    const k = (x - MEM_BASE) / 8;
+    this.mem.words[k] = b.val[i];
+    this.mem.pend[k]--;
+    if (b.n === 0) this.nBuffered--;
+    this.recordAt(this.cpus[c], this.tasks[b.task[i]], b.site[i], OP_DRAIN, x, b.val[i]);
+  }
+
+  /** A locked op, mfence or a serialising event on CPU `c`: its buffer empties first. */
+  drainAll(c: number): void {
+    while (this.sb[c].n !== 0) this.drainOne(c);
+  }
+
+  drainAllCpus(): void {
+    for (let c = 0; c < this.sb.length; c++) this.drainAll(c);
+  }
+
+  private bufferStore(cpu: Cpu, t: Task, site: number, x: number, v: number): void {
+    const b = this.sb[cpu.id];
+    if (b.n === SB_ENTRIES) this.drainOne(cpu.id);
+    b.push(x, v, site, t.id, this.now);
+    this.mem.pend[(x - MEM_BASE) / 8]++;
+    if (b.n === 1) this.nBuffered++;
+    this.recFlags = FL_BUFFERED;
+  }
+
+  /** A load of a word some store buffer holds a store to: this CPU's newest (forwarding), else memory, noted as stale. */
+  private loadBuffered(cpu: Cpu, t: Task, site: number, x: number, k: number): number {
+    const own = this.sb[cpu.id];
+    const i = own.n !== 0 ? own.newest(x) : -1;
+    if (i >= 0) {
+      this.recFlags = FL_FORWARDED;
+      return own.val[i];
+    }
+    const v = this.mem.words[k];
+    let by = -1;
+    let byI = -1;
+    for (let c = 0; c < this.sb.length; c++) {
+      if (c === cpu.id || this.sb[c].n === 0) continue;
+      const j = this.sb[c].newest(x);
+      if (j >= 0 && (by < 0 || this.sb[c].time[j] > this.sb[by].time[byI])) [by, byI] = [c, j];
+    }
+    if (by >= 0) {
+      const b = this.sb[by];
+      const r: StaleRead = { t: this.now, cpu: cpu.id, task: t.id, site, addr: x, val: v, byCpu: by, byTask: b.task[byI], bySite: b.site[byI], byTime: b.time[byI], byVal: b.val[byI] };
+      if (this.staleReads.length < STALE_KEEP) this.staleReads.push(r);
+      else this.staleReads[this.staleN % STALE_KEEP] = r;
+      this.staleN++;
+      this.recFlags = FL_STALE;
+    }
+    return v;
+  }
+
+  /** The word at `addr` as the task running `io` sees it: its CPU's newest buffered store to it, else memory (a model helper, not a step). */
+  seen(io: Port, addr: number): number {
+    const b = this.sb[io.task.cpu];
+    const i = b.n !== 0 ? b.newest(addr) : -1;
+    return i >= 0 ? b.val[i] : this.mem.peek(addr);
+  }
+
+  /**
+   * The API methods below that stand for kernel functions taking a lock or doing a
+   * locked read-modify-write before anything else they do is visible (waking a
+   * task, queueing an IPI or a timer, changing affinity, hotplug) call this: the
+   * buffer of the CPU whose step calls them drains first, as at a locked op.
+   */
+  private serialise(): void {
+    if (this.curCpu >= 0 && this.sb[this.curCpu].n !== 0) this.drainAll(this.curCpu);
+  }
+
   /** Where the last decision was taken (CPU, task, site): kept in the schedule, checked on replay. */
   where(cpu: number, task: number, site: number): void {
     this.schedule.where(this.lastRec, cpu, task, site);
@@ -274,12 +399,15 @@ export class Machine {
       watchdogs.softLockup(this, cpu);
       return;
     }
+    const buffered = this.sb[cpu.id].n !== 0;
     if (cpu.irqPending !== 0 && !cpu.irqsOff) {
+      if (buffered) this.drainAll(cpu.id); // interrupt entry serialises
       smp.deliverIrq(this, cpu, t);
       return;
     }
     if ((cpu.goingDown || t.excludedCpu === cpu.id || (t.pinned && t.homeCpu !== cpu.id)) && preemptible && !t.isIdle && this.preemptFull) {
-      // the stopper moves a task off a CPU going offline, or one its affinity no longer allows
+      // the stopper moves a task off a CPU going offline, or one its affinity no longer allows (an IPI: drains)
+      if (buffered) this.drainAll(cpu.id);
       smp.preemptNow(this, cpu, t);
       return;
     }
@@ -287,21 +415,26 @@ export class Machine {
       const d = this.decide(D_PREEMPT, 2, undefined, runqueue.preemptWeights(this, cpu, t));
       this.where(cpu.id, t.id, f.site);
       if (d === 1) {
+        if (buffered) this.drainAll(cpu.id); // preempted on the way out of an interrupt: its entry drained
         smp.preemptNow(this, cpu, t);
         return;
       }
     }
+    if (buffered && drainsBefore(f.kind, f.ord)) this.drainAll(cpu.id);
     const mem = this.mem;
     let v = 0;
     const x = f.addr;
     switch (f.kind) {
-      case OP_LOAD:
+      case OP_LOAD: {
         if (this.refused(x)) return faults.fault(this, cpu, t, f, false);
-        v = mem.words[(x - MEM_BASE) / 8];
+        const k = (x - MEM_BASE) / 8;
+        v = mem.pend[k] === 0 ? mem.words[k] : this.loadBuffered(cpu, t, f.site, x, k);
         break;
+      }
       case OP_STORE:
         if (this.refused(x)) return faults.fault(this, cpu, t, f, true);
-        v = mem.words[(x - MEM_BASE) / 8] = f.val;
+        if (this.tso) this.bufferStore(cpu, t, f.site, x, (v = f.val));
+        else v = mem.words[(x - MEM_BASE) / 8] = f.val;
         break;
       case OP_CMPXCHG:
         if (this.refused(x)) return faults.fault(this, cpu, t, f, true);
@@ -448,8 +581,9 @@ export class Machine {
 
   /** Keep a step in the history ring and pass it to the tracer. */
   recordAt(cpu: Cpu, t: Task, site: number, kind: number, addr: number, v = 0): void {
-    if (this.probe !== null) stall.probeStep(this, cpu.id, site, kind, addr, v);
-    const flags = cpuFlags(cpu);
+    if (this.probe !== null && kind !== OP_DRAIN) stall.probeStep(this, cpu.id, site, kind, addr, v);
+    const flags = cpuFlags(cpu) | this.recFlags;
+    this.recFlags = 0;
     const H = this.hT.length;
     if (H !== 0) {
       const i = this.hPos++ % H;
@@ -516,17 +650,18 @@ export class Machine {
   // ---- the machine's API for kernel code and workloads: the logic is in the module each method calls ----
 
   /** Create a kthread; it is queued on `cpu` (or a CPU the scheduler picks) and starts when scheduled. */
-  spawn(comm: string, fn: (io: Port) => KGen, opts: { cpu?: number; pinned?: boolean } = {}): Task { return kthread.spawn(this, comm, fn, opts); }
+  spawn(comm: string, fn: (io: Port) => KGen, opts: { cpu?: number; pinned?: boolean } = {}): Task { this.serialise(); return kthread.spawn(this, comm, fn, opts); }
   addIrq(spec: smp.IrqSpec): void { timers.addIrq(this, spec); }
-  addTimer(at: number, fn: () => void): void { timers.addTimer(this, at, fn); }
-  excludeCpu(tasks: number[], cpu: number): void { runqueue.excludeCpu(this, tasks, cpu); }
-  setAffinity(t: Task, cpu: number): void { runqueue.setAffinity(this, t, cpu); }
-  cpuDown(cpu: number): boolean { return hotplug.cpuDown(this, cpu); }
-  cpuUp(cpu: number): boolean { return hotplug.cpuUp(this, cpu); }
+  addTimer(at: number, fn: () => void): void { this.serialise(); timers.addTimer(this, at, fn); }
+  excludeCpu(tasks: number[], cpu: number): void { this.serialise(); runqueue.excludeCpu(this, tasks, cpu); }
+  setAffinity(t: Task, cpu: number): void { this.serialise(); runqueue.setAffinity(this, t, cpu); }
+  cpuDown(cpu: number): boolean { this.serialise(); return hotplug.cpuDown(this, cpu); }
+  cpuUp(cpu: number): boolean { this.serialise(); return hotplug.cpuUp(this, cpu); }
   cpuIsOnline(cpu: number): boolean { return this.cpus[cpu].online; }
-  sendIpi(cpu: number, fn: (io: Port) => KGen, csd: number): void { smp.sendIpi(this, cpu, fn, csd); }
+  /** smp_call_function_single()'s queueing and IPI: llist_add() is a locked cmpxchg and x2APIC's send is fenced (weak_wrmsr_fence()): the sender's buffer drains */
+  sendIpi(cpu: number, fn: (io: Port) => KGen, csd: number): void { this.serialise(); smp.sendIpi(this, cpu, fn, csd); }
   interruptPoint(io: Port): boolean { return smp.interruptPoint(this, io); }
-  handoffReleased(ctx: number): void { sync.handoffReleased(this, ctx); }
+  handoffReleased(ctx: number): void { this.serialise(); sync.handoffReleased(this, ctx); }
   preemptEnable(io: Port): void { checks.preemptEnable(this, io); }
   preemptCountDec(io: Port): void { this.cpus[io.task.cpu].preemptCount--; }
   mightSleep(io: Port, file: string): void { checks.mightSleep(this, io, file); }

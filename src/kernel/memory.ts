@@ -48,6 +48,8 @@ export interface StackFrameInfo {
 export class Memory {
   words: Float64Array;
   shadow: Uint8Array;
+  /** per word: how many stores to it wait in store buffers (x86-TSO, tso.ts); a load checks the buffers only when not 0 */
+  pend: Uint16Array;
   /** internal address one past the last mapped byte */
   end = MEM_BASE;
   readonly regions: Region[] = [];
@@ -70,6 +72,7 @@ export class Memory {
   constructor(readonly kasan: boolean, capacityBytes = 1 << 20) {
     this.words = new Float64Array(capacityBytes / 8);
     this.shadow = new Uint8Array(capacityBytes / 8);
+    this.pend = new Uint16Array(capacityBytes / 8);
     this.pageClass = new Uint16Array(capacityBytes / PAGE_SIZE);
     this.staticRegion = this.mapRegion('static', 1024 * 1024, PRINT_BASE.static, -1);
   }
@@ -98,6 +101,9 @@ export class Memory {
     s.set(this.shadow);
     this.words = w;
     this.shadow = s;
+    const p = new Uint16Array(n);
+    p.set(this.pend);
+    this.pend = p;
     const pc = new Uint16Array((n * 8) / PAGE_SIZE);
     pc.set(this.pageClass);
     this.pageClass = pc;

@@ -50,11 +50,12 @@ export const OP_RECEIVE = 19; // take a handoff addressed to this task, or block
 export const OP_EXIT = 20; // do_exit(): state TASK_DEAD
 export const OP_WAIT_HANDOFF = 21; // wait until ctx `addr` has been released by its receiver: 1 free, 0 blocked
 export const OP_RESCHED = 22; // should_resched(): 1 when the scheduler preempts here
+export const OP_DRAIN = 23; // not an op a frame yields: the record of a store leaving a store buffer for memory (tso.ts)
 
 export const OP_NAMES = [
   '', 'load', 'store', 'cmpxchg', 'xchg', 'fence', 'cpu_relax', 'nop', 'pick', 'switch', 'idle',
   'sleep', 'udelay', 'mutex_lock', 'mutex_unlock', 'kmalloc', 'kfree', 'rand', 'handoff', 'receive', 'exit',
-  'wait_handoff', 'cond_resched',
+  'wait_handoff', 'cond_resched', 'store drained',
 ];
 
 // ---- memory ordering carried by each access and fence (tso.ts reads it) -------

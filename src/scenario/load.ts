@@ -5,6 +5,7 @@
  * that receive, CPUs in range). Any problem is one InputError naming the file,
  * line:column and field.
  */
+import { MEMORY_MODELS, type MemoryModel } from '../kernel/tso.ts';
 import { createHash } from 'node:crypto';
 import { LineCounter, isMap, isSeq, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
@@ -16,10 +17,11 @@ import { TORTURE_DEFAULTS, TortureRefused, resolveParams, withModule } from '../
 
 type Path = (string | number)[];
 
-/** What the command line changes in a scenario: `--hazptr NAME[+debug]` and `--mutant NAME`. */
+/** What the command line changes in a scenario: `--hazptr NAME[+debug]`, `--mutant NAME`, `--memory-model tso|sc`. */
 export interface Overrides {
   hazptr?: string;
   mutant?: string;
+  memoryModel?: string;
 }
 
 export function loadScenario(file: string, bootarg?: string, over: Overrides = {}): Scenario {
@@ -85,6 +87,8 @@ export function applyBootarg(params: TortureInput, bootarg: string): TortureInpu
 
 export function parseScenario(text: string, file: string, bootarg?: string, over: Overrides = {}): Scenario {
   const hzArg = over.hazptr !== undefined ? parseHazptrArg(over.hazptr) : undefined;
+  const mm = over.memoryModel;
+  if (mm !== undefined && !(MEMORY_MODELS as readonly string[]).includes(mm)) throw new InputError(`--memory-model: unknown memory model '${mm}' (tso: x86-TSO store buffers, the default; sc: sequentially consistent)`);
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
@@ -123,6 +127,7 @@ export function parseScenario(text: string, file: string, bootarg?: string, over
     ...(typeof hz !== 'string' && hz.debug ? { hazptr_debug: true as const } : {}),
     tasks: data.tasks ?? [],
   };
+  if (mm !== undefined) s.machine = { ...s.machine, memory_model: mm as MemoryModel };
   // --hazptr replaces the scenario's hazptr: whole (version and debug)
   if (hzArg) {
     delete s.hazptr_debug;

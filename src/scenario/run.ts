@@ -5,11 +5,11 @@
  */
 import { MEM_BASE, POISON_BASE } from '../kernel/addr.ts';
 import type { Bug } from '../kernel/bugs.ts';
-import { type EndReason, type LogLine, type Machine, type StepRecord } from '../kernel/machine.ts';
+import { FL_BUFFERED, FL_FORWARDED, FL_STALE, type EndReason, type LogLine, type Machine, type StepRecord } from '../kernel/machine.ts';
 import type { MachineConfig } from '../kernel/machine-types.ts';
-import { OP_NAMES, OP_LOAD, OP_CMPXCHG, OP_XCHG, OP_STORE, OP_PICK, OP_SWITCH, OP_KMALLOC, OP_RAND } from '../kernel/port.ts';
+import { OP_NAMES, OP_LOAD, OP_CMPXCHG, OP_XCHG, OP_STORE, OP_PICK, OP_SWITCH, OP_KMALLOC, OP_RAND, OP_DRAIN } from '../kernel/port.ts';
 import { sites } from '../kernel/sites.ts';
-import { RandomStrategy } from '../sched/random.ts';
+import { RandomStrategy, seedDrainRate } from '../sched/random.ts';
 import { ReplayStrategy, type ReplayNames } from '../sched/replay.ts';
 import { Schedule } from '../sched/schedule.ts';
 import type { Strategy } from '../sched/strategy.ts';
@@ -18,6 +18,7 @@ import { buildMachine } from './workload.ts';
 import { hazptrLabel } from './load.ts';
 import { findSubject, tell, watch } from './story.ts';
 import { taskColumns, type StepLine } from '../report/ftrace.ts';
+import { staleStory } from '../report/tso.ts';
 
 export interface RunOptions {
   seed: number;
@@ -89,14 +90,14 @@ export function runScenario(s: Scenario, o: RunOptions): RunResult {
 export function startRun(s: Scenario, o: RunOptions): { machine: Machine; result: () => RunResult } {
   let strategy: Strategy;
   let replay: ReplayStrategy | undefined;
-  const seeded = () => new RandomStrategy(o.seed, s.machine.preempt_rate);
+  const seeded = () => new RandomStrategy(o.seed, s.machine.preempt_rate, s.machine.drain_rate ?? seedDrainRate(o.seed));
   if (o.replay) strategy = replay = new ReplayStrategy(o.replay, o.replayNames, o.onDivergence === 'continue' ? seeded() : undefined);
   else strategy = o.strategy ?? seeded();
   const m = buildMachine(s, strategy, machineOverrides(o));
   if (replay) {
     replay.describe = (c, t, st) => m.describe(c, t, st);
-    replay.taskName = (t) => taskName(m, t);
-    replay.siteKey = siteKey;
+    replay.taskName = (t) => (t < 0 ? '' : taskName(m, t));
+    replay.siteKey = (st) => (st < 0 ? '' : siteKey(st));
   }
   if (o.trace) {
     const tr = o.trace;
@@ -151,6 +152,8 @@ function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy |
       });
       story = tell(subject, steps, m2);
     }
+    const tso = staleStory(m);
+    if (tso.length) story = [...(story ?? []), ...tso];
   }
   return {
     story,
@@ -201,10 +204,13 @@ export function stepLine(m: Machine, r: StepRecord): StepLine {
   let what = s.desc || OP_NAMES[r.kind];
   switch (r.kind) {
     case OP_LOAD:
-      what += ` [${m.mem.fmt(r.addr)}] -> ${fmtVal(m, r.val)}`;
+      what += ` [${m.mem.fmt(r.addr)}] -> ${fmtVal(m, r.val)}${r.flags & FL_FORWARDED ? ' (forwarded from the store buffer)' : r.flags & FL_STALE ? " (from memory: another CPU's store to it is still buffered)" : ''}`;
       break;
     case OP_STORE:
-      what += ` [${m.mem.fmt(r.addr)}] <- ${fmtVal(m, r.val)}`;
+      what += ` [${m.mem.fmt(r.addr)}] <- ${fmtVal(m, r.val)}${r.flags & FL_BUFFERED ? ' (store buffered)' : ''}`;
+      break;
+    case OP_DRAIN:
+      what += ` [${m.mem.fmt(r.addr)}] <- ${fmtVal(m, r.val)} (store drained)`;
       break;
     case OP_CMPXCHG:
     case OP_XCHG:

@@ -3,6 +3,7 @@
  * The scenario format (docs/scenarios.md), as a zod schema, and its qualified
  * form: every default filled in, every name resolved, ready for the machine.
  */
+import { MEMORY_MODELS } from '../kernel/tso.ts';
 import { z } from 'zod';
 import { TORTURE_MODULES } from '../torture/params.ts';
 
@@ -117,8 +118,12 @@ export const scenarioSchema = z.strictObject({
       debug_preempt: z.boolean().default(true),
       step_ns: z.number().positive().max(1e6).default(10),
       preempt_rate: z.number().min(0).max(1).default(0.02),
+      /** tso: x86-TSO store buffers (what an x86_64 kernel runs on); sc: sequentially consistent */
+      memory_model: z.enum(MEMORY_MODELS).default('tso'),
+      /** tso: the probability that a CPU's store buffer drains its oldest store before a step; default: one of 1/2 .. 1/64 per seed */
+      drain_rate: z.number().gt(0).max(1).optional(),
     })
-    .default({ cpus: 2, preempt: 'full', kasan: true, lockdep: true, debug_preempt: true, step_ns: 10, preempt_rate: 0.02 }),
+    .default({ cpus: 2, preempt: 'full', kasan: true, lockdep: true, debug_preempt: true, step_ns: 10, preempt_rate: 0.02, memory_model: 'tso' }),
   /** a version name, or { version, debug } (debug: CONFIG_HAZPTR_DEBUG) */
   hazptr: z.union([z.string(), z.strictObject({ version: z.string(), debug: z.boolean().default(false) })]).default('v5'),
   limits: z

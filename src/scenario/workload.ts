@@ -54,6 +54,7 @@ export function machineConfig(s: Scenario): MachineConfig {
     debugPreempt: s.machine.debug_preempt,
     stepNs: s.machine.step_ns,
     preemptRate: s.machine.preempt_rate,
+    memoryModel: s.machine.memory_model,
     maxSteps: s.limits.steps,
     maxTimeNs: s.limits.time_ms !== undefined ? s.limits.time_ms * 1e6 : Infinity,
     softLockupNs: s.limits.soft_lockup_ms * 1e6,

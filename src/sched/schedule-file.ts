@@ -11,10 +11,12 @@
  *   0 cpu 2/4 @cpu2 hazptr_torture_reader do_idle:idle
  *   1 preempt 0/2 @cpu1 hazptr_torture_writer hazptr_acquire:load slot->addr
  *
- * A line is: index, decision kind (cpu, preempt, pick, wake-cpu, rand),
+ * A line is: index, decision kind (cpu, preempt, pick, wake-cpu, rand, drain),
  * chosen/among, then `@cpuN` (the CPU it concerns, or -), the task's name (or -),
  * and the site as function:description (or -). On replay the kind and `among`
- * must match; the CPU, task and site are checked as well, by name.
+ * must match; the CPU, task and site are checked as well, by name. A drain
+ * (x86-TSO) names the CPU whose store buffer drained and the task and site of
+ * the store that left it; `drain 0/n @-` is "no drain before this step".
  */
 import { InputError } from '../cli/errors.ts';
 import { readText } from '../cli/files.ts';

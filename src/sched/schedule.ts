@@ -82,7 +82,7 @@ export class Schedule {
    * "c1/2 p0/2 k0/3". Enough to replay; context is re-derived on replay.
    */
   encode(): string {
-    const letters = 'cpkwr';
+    const letters = 'cpkwrd';
     const out: string[] = [];
     for (let i = 0; i < this.length; i++) out.push(`${letters[this.kind[i]]}${this.chosen[i]}/${this.n[i]}`);
     return out.join(' ');
@@ -90,10 +90,10 @@ export class Schedule {
 
   static decode(text: string): Schedule {
     const s = new Schedule();
-    const letters = 'cpkwr';
+    const letters = 'cpkwrd';
     for (const tok of text.trim().split(/\s+/)) {
       if (!tok) continue;
-      const m = /^([cpkwr])(\d+)\/(\d+)$/.exec(tok);
+      const m = /^([cpkwrd])(\d+)\/(\d+)$/.exec(tok);
       if (!m) throw new Error(`bad schedule token '${tok}'`);
       s.push(letters.indexOf(m[1]), Number(m[3]), Number(m[2]));
     }

@@ -19,13 +19,20 @@ export const D_WAKE_CPU = 3;
 /** A random number the workload asked for (torture_random and the like). */
 export const D_RAND = 4;
 
-export const DECISION_NAMES = ['cpu', 'preempt', 'pick', 'wake-cpu', 'rand'] as const;
+/**
+ * x86-TSO (tso.ts): before a step, whether a store buffer drains its oldest
+ * entry to memory now: 0 none, k the k-th CPU (in id order) whose buffer holds
+ * stores. Asked whenever some buffer is not empty; a drain is not a step.
+ */
+export const D_DRAIN = 5;
+
+export const DECISION_NAMES = ['cpu', 'preempt', 'pick', 'wake-cpu', 'rand', 'drain'] as const;
 
 export interface Strategy {
   /**
    * An index in [0, n). `options`, when given, holds what is chosen among (its
    * first n entries): the eligible CPU ids for D_CPU, the CPU ids for D_WAKE_CPU,
-   * the candidate task ids for D_PICK. Strategies that need no names ignore it.
+   * the candidate task ids for D_PICK, -1 then the CPUs with buffered stores for D_DRAIN. Strategies that need no names ignore it.
    * `weights`, for D_PICK, holds each candidate's CFS load weight (its nice
    * level): a randomised strategy draws in proportion to them; a systematic one
    * may ignore them.

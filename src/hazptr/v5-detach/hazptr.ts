@@ -101,10 +101,11 @@ export const WARN_LINE = 225;
 
 /**
  * A store to one or two bytes of a model word (bool/int fields): the word's other
- * bytes are written back as this task sees them when it issues the store.
+ * bytes are written back as this task sees them when it issues the store (through
+ * its CPU's store buffer, under TSO).
  */
 export function* storeFlagsPid(io: Port, ctx: number, f: { task?: boolean; cpu?: boolean; pid?: number }, s: number): KGen {
-  const cur = unpackFlagsPid(io.m.mem.peek(ctx + W_FLAGS_PID) || 0);
+  const cur = unpackFlagsPid(io.m.seen(io, ctx + W_FLAGS_PID) || 0);
   const w = packFlagsPid(f.task ?? cur.detachTask, f.cpu ?? cur.detachCpu, f.pid ?? cur.pid);
   yield io.store(ctx + W_FLAGS_PID, w, ORD_PLAIN, s);
 }
