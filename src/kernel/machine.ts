@@ -295,7 +295,7 @@ export class Machine {
     for (let c = 0; c < this.sb.length; c++) if (this.sb[c].n !== 0) o[n++] = c;
     const d = this.decide(D_DRAIN, n, o);
     if (d === 0) {
-      this.where(-1, -1, -1);
+      this.strategy.confirm(-1, -1, -1); // push() recorded no CPU, task or site: nothing to write
       return false;
     }
     const b = this.sb[o[d]];
