@@ -64,7 +64,7 @@ describe('v5 acquire/release', () => {
       const mm = io.m.mem;
       seen = [mm.peek(slotAddr(io.m, 0, 0)), mm.peek(slotAddr(io.m, 0, 0) + ITEM_CTX), mm.peek(w.ctx[0] + CTX_SLOT)];
       yield io.op(OP_NOP, S_nop);
-    });
+    }, 6, { memoryModel: 'sc' }); // peeks memory right after the acquire's stores: SC so they are there, not in the store buffer
     expect(got).toBe(w.obj);
     expect(seen).toEqual([w.obj, w.ctx[0], slotAddr(m, 0, 0)]);
     // the task exited still holding it: do_exit's __schedule moved it to the backup slot,
@@ -84,7 +84,7 @@ describe('v5 acquire/release', () => {
       if (io.m.mem.peek(listHead(io.m, 0, 0)) !== w.ctx[4] + CTX_BACKUP + BACKUP_NODE) throw new Error('backup slot not chained');
       if (io.m.mem.peek(backup) !== w.obj) throw new Error('backup slot does not hold the pointer');
       for (let i = 0; i < 5; i++) yield v5.hazptr_release(io, w.ctx[i], w.obj, 0);
-    });
+    }, 6, { memoryModel: 'sc' }); // peeks memory right after the acquires' stores: SC so they are there, not in the store buffer
     expect(m.bug).toBeNull();
     for (let i = 0; i < 4; i++) {
       expect(m.mem.peek(slotAddr(m, 0, i))).toBe(0);
