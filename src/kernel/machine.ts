@@ -20,7 +20,7 @@ import type { Bug, BugKind } from './bugs.ts';
 import { EV_BUSY_END, EV_HUNG_CHECK, EV_WAKE, EventQueue } from './events.ts';
 import { Memory, SH_LIVE } from './memory.ts';
 import {
-  FRAME_TASK, OP_CMPXCHG, OP_DRAIN, OP_EXIT, OP_FENCE, OP_HANDOFF, OP_IDLE, OP_KFREE, OP_KMALLOC, OP_LOAD, OP_MUTEX_LOCK,
+  FRAME_IRQ, FRAME_TASK, OP_CMPXCHG, OP_DRAIN, OP_EXIT, OP_FENCE, OP_HANDOFF, OP_IDLE, OP_KFREE, OP_KMALLOC, OP_LOAD, OP_MUTEX_LOCK,
   OP_MUTEX_UNLOCK, OP_NOP, OP_PICK, OP_RAND, OP_RECEIVE, OP_RELAX, OP_RESCHED, OP_SLEEP, OP_STORE, OP_SWITCH,
   OP_UDELAY, OP_WAIT_HANDOFF, OP_XCHG, Port, type KGen,
 } from './port.ts';
@@ -573,6 +573,8 @@ export class Machine {
     f.calls.length = 0;
     f.ncalls = 0;
     if (t.fdepth === 0) throw new Error(`task ${t.comm} returned from its last frame`);
+    // the handler returns with iretq, a serialising instruction: its stores reach memory before the task goes on
+    if (f.frameKind === FRAME_IRQ && this.sb[t.cpu].n !== 0) this.drainAll(t.cpu);
   }
 
   private record(cpu: Cpu, t: Task, f: Port, v: number): void {

@@ -87,9 +87,10 @@ function prove(m: Machine, st: ProbeState): void {
   for (let i = b.n >> 1; i < b.n; i++) cpus.add(b.cpu[i]);
   // every CPU that could step must be one of the loops (a strategy that starved one proves nothing)
   for (const c of m.cpus) if (m.isEligible(c.id) && !cpus.has(c.id)) return;
-  // x86-TSO: a store buffered before the analysed half may still reach memory and end a loop; stores made
-  // inside it were recorded as steps, and rule 3 of loop-proof.ts covers them
-  for (const b of m.sb) for (let k = 0; k < b.n; k++) if (b.time[b.at(k)] < st.midNs) return;
+  // x86-TSO: a store buffered before the analysed half (or at its first instant: midNs is stamped by the last
+  // step of the first half) may still reach memory and end a loop; stores made inside it were recorded as
+  // steps, and rule 3 of loop-proof.ts covers them
+  for (const b of m.sb) for (let k = 0; k < b.n; k++) if (b.time[b.at(k)] <= st.midNs) return;
   const loops = findLoops(b, [...cpus], (c, depth) => {
     const f = m.cpus[c].curr.top;
     return depth <= f.depth && functions[f.fns[depth - 1]].memoryDriven;

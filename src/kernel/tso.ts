@@ -19,8 +19,11 @@
  *  - a locked instruction (xchg, cmpxchg, lock-prefixed read-modify-write:
  *    every value-returning atomic, atomic_inc/dec, test_and_set_bit, a
  *    spinlock's or mutex's acquire), mfence (smp_mb), and the events that
- *    serialise the CPU (interrupt and exception entry, the context switch,
- *    which takes the runqueue lock) first empty the CPU's buffer;
+ *    serialise the CPU first empty the CPU's buffer: the return from an
+ *    interrupt (iretq, serialising: SDM vol. 3A "Serializing Instructions"),
+ *    the context switch (after the runqueue lock), and interrupt entry (an
+ *    assumption: the SDM lists iret, not interrupt delivery, among the
+ *    serialising events; Linux's entry code does locked ops soon after);
  *  - smp_wmb(), smp_rmb(), smp_store_release(), smp_load_acquire(),
  *    READ_ONCE() and WRITE_ONCE() are plain moves (arch/x86/include/asm/
  *    barrier.h: barrier() and compiler-ordered accesses only), so they order
@@ -45,11 +48,21 @@ export const SB_ENTRIES = 8;
 /**
  * Does an op of this kind (and, for a fence, this ordering) empty the CPU's
  * store buffer before it executes? True for the locked instructions and
- * mfence; for the model's compound ops (a mutex, kmalloc/kfree, a handoff, the
- * scheduler's pick and switch, sleeping, exiting) because each of them takes a
- * lock or does a locked read-modify-write in the kernel before anything else
- * it does is visible (mutex_lock()'s cmpxchg on owner; SLUB's
- * this_cpu_cmpxchg and the list_lock; the wait-queue and runqueue locks).
+ * mfence; for the model's compound ops (a mutex, a handoff, the scheduler's
+ * pick and switch, sleeping, exiting) because each of them takes a lock or does
+ * a locked read-modify-write in the kernel before anything else it does is
+ * visible (mutex_lock()'s try_cmpxchg on owner; the wait-queue and runqueue
+ * locks).
+ *
+ * kmalloc/kfree drain too, which x86 Linux does NOT: SLUB's fast paths use
+ * this_cpu_try_cmpxchg128 (cmpxchg16b without a lock prefix) and take no lock.
+ * The model keeps the drain because its kmalloc/kfree are single ops that
+ * write the object's free pointer straight to memory: without it, a store the
+ * CPU made to the object before kfree() would drain after the free pointer
+ * and overwrite it. The cost is an over-drain: a reordering of the CPU's
+ * stores across its own kmalloc/kfree is not explored (a missed bug, never a
+ * false report). Likewise a preemption at preempt_enable() drains (machine.ts)
+ * although __schedule()'s rq_lock() is what drains on x86.
  */
 export function drainsBefore(kind: number, ord: number): boolean {
   switch (kind) {

@@ -41,7 +41,7 @@ function* checkPool(io: Port, t: Torture): KGen {
     if ((yield io.load(t.current, ORD_ONCE, detachFormSites().w_check)) === rp) continue;
     // tracing_off(); WARN(1, "%s: htort_pipe_count: %d\n", __func__, ...); rcu_ftrace_dump(DUMP_ALL); break;
     report(io.m, 'writer-stall', io.m.cpus[io.task.cpu], io.task, {
-      lead: ['------------[ cut here ]------------', `hazptr_torture_writer: htort_pipe_count: ${io.m.mem.peek(rp + HT_PIPE)}`],
+      lead: ['------------[ cut here ]------------', `hazptr_torture_writer: htort_pipe_count: ${io.m.seen(io, rp + HT_PIPE)}`],
       headline: warnHeadline(io, T, DETACH_LINE.writer_warn),
       frames: io,
       ripLine: DETACH_LINE.writer_warn,
