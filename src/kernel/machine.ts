@@ -66,6 +66,8 @@ export function cpuFlags(cpu: Cpu): number {
 /** how often (in steps) the machine considers probing for an endless loop (stall.ts) */
 const PROBE_EVERY = 1 << 16;
 
+/** D_DRAIN's range: a store stays buffered 0 .. DRAIN_DELAYS - 1 machine steps once it is the oldest of its buffer */
+export const DRAIN_DELAYS = 1024;
 /** how many stale reads (StaleRead) the machine keeps, the last ones */
 const STALE_KEEP = 32;
 
@@ -150,8 +152,10 @@ export class Machine {
   readonly sb: StoreBuffer[] = [];
   /** how many CPUs' store buffers hold stores */
   nBuffered = 0;
-  /** D_DRAIN's options: -1 (no drain), then the CPUs with buffered stores */
-  private readonly drainOpts: Int32Array;
+  /** per CPU: the step count before which the store at the head of its buffer drains (Infinity: empty) */
+  private readonly drainAt: Float64Array;
+  /** the least of drainAt: the loop drains when steps reach it */
+  private nextDrainAt = Infinity;
   /** StepRecord.flags bits for the step being recorded (FL_BUFFERED, FL_FORWARDED, FL_STALE) */
   private recFlags = 0;
   /** the last STALE_KEEP loads that read memory past another CPU's buffered store (a ring; staleN counts all) */
@@ -168,7 +172,7 @@ export class Machine {
     this.mem = new Memory(cfg.kasan);
     this.mutant = cfg.mutant ?? 0;
     this.tso = (cfg.memoryModel ?? 'tso') === 'tso';
-    this.drainOpts = new Int32Array(cfg.cpus + 1);
+    this.drainAt = new Float64Array(cfg.cpus).fill(Infinity);
     this.preemptFull = cfg.preempt === 'full';
     this.elig = new Int32Array(cfg.cpus);
     const H = Math.max(0, cfg.historySteps);
@@ -260,7 +264,7 @@ export class Machine {
         if (this.stopped) break;
         if (this.eligDirty) continue;
       }
-      if (this.nBuffered !== 0 && this.drainChoice()) continue;
+      if (this.steps >= this.nextDrainAt) this.drainDue();
       let ci: number;
       if (this.nElig === 1) ci = this.elig[0];
       else {
@@ -287,25 +291,35 @@ export class Machine {
 
   // ---- x86-TSO store buffers (the rules: tso.ts) ----------------------------------------
 
-  /** D_DRAIN: drain the oldest store of one CPU's buffer now, or none; true when one drained. */
-  private drainChoice(): boolean {
-    const o = this.drainOpts;
-    o[0] = -1;
-    let n = 1;
-    for (let c = 0; c < this.sb.length; c++) if (this.sb[c].n !== 0) o[n++] = c;
-    const d = this.decide(D_DRAIN, n, o);
-    if (d === 0) {
-      this.strategy.confirm(-1, -1, -1); // push() recorded no CPU, task or site: nothing to write
-      return false;
+  /**
+   * D_DRAIN: the store now at the head of CPU `c`'s buffer stays there for how many
+   * more machine steps (0: it drains before the next step). Asked once per store,
+   * when it becomes the oldest of its buffer; recorded where that store was made.
+   */
+  private armDrain(c: number): void {
+    const b = this.sb[c];
+    const d = this.decide(D_DRAIN, DRAIN_DELAYS);
+    this.where(c, b.task[b.head], b.site[b.head]);
+    this.drainAt[c] = this.steps + d;
+    if (this.drainAt[c] < this.nextDrainAt) this.nextDrainAt = this.drainAt[c];
+  }
+
+  /** Drain every head whose time has come (each drain gives the next store its own delay), in CPU order. */
+  private drainDue(): void {
+    let next = Infinity;
+    for (let c = 0; c < this.sb.length; c++) {
+      while (this.drainAt[c] <= this.steps) {
+        this.drainOne(c);
+        if (this.sb[c].n !== 0) this.armDrain(c);
+        else this.drainAt[c] = Infinity;
+      }
+      if (this.drainAt[c] < next) next = this.drainAt[c];
     }
-    const b = this.sb[o[d]];
-    this.where(o[d], b.task[b.head], b.site[b.head]);
-    this.drainOne(o[d]);
-    return true;
+    this.nextDrainAt = next;
   }
 
   /** The oldest store in CPU `c`'s buffer reaches memory (recorded as a 'store drained' step of the task that stored it). */
-  drainOne(c: number): void {
+  private drainOne(c: number): void {
     const b = this.sb[c];
     const i = b.shift();
     const x = b.addr[i];
@@ -319,6 +333,12 @@ export class Machine {
   /** A locked op, mfence or a serialising event on CPU `c`: its buffer empties first. */
   drainAll(c: number): void {
     while (this.sb[c].n !== 0) this.drainOne(c);
+    if (this.drainAt[c] !== Infinity) {
+      this.drainAt[c] = Infinity;
+      let next = Infinity;
+      for (let k = 0; k < this.drainAt.length; k++) if (this.drainAt[k] < next) next = this.drainAt[k];
+      this.nextDrainAt = next;
+    }
   }
 
   drainAllCpus(): void {
@@ -327,11 +347,13 @@ export class Machine {
 
   private bufferStore(cpu: Cpu, t: Task, site: number, x: number, v: number): void {
     const b = this.sb[cpu.id];
-    if (b.n === SB_ENTRIES) this.drainOne(cpu.id);
+    const full = b.n === SB_ENTRIES;
+    if (full) this.drainOne(cpu.id); // its successor's delay is asked below, unless the new store is the head
     b.push(x, v, site, t.id, this.now);
     this.mem.pend[(x - MEM_BASE) / 8]++;
     if (b.n === 1) this.nBuffered++;
     this.recFlags = FL_BUFFERED;
+    if (b.n === 1 || full) this.armDrain(cpu.id);
   }
 
   /** A load of a word some store buffer holds a store to: this CPU's newest (forwarding), else memory, noted as stale. */

@@ -10,11 +10,11 @@
  *  - preemption: never; pick_next_task: the first candidate (prev if runnable);
  *    select_task_rq: the first online CPU;
  *  - a workload random number: from a generator seeded with the run's seed;
- *  - a store buffer (x86-TSO): drains at once, the lowest CPU's first, so
- *    that only the delays a failure needs are left in a shrunk schedule.
+ *  - a buffered store (x86-TSO): drains at once (delay 0), so that only the
+ *    delays a failure needs are left in a shrunk schedule.
  *
- * A recorded CPU or drain choice is followed by CPU id, so it survives shifts
- * in the eligible set; other recorded choices are followed by index, clamped. A
+ * A recorded CPU choice is followed by CPU id, so it survives shifts in the
+ * eligible set; other recorded choices are followed by index, clamped. A
  * recorded decision of another kind than asked for falls back to the default.
  */
 import seedrandom from 'seedrandom';
@@ -42,7 +42,7 @@ export class BisectStrategy implements Strategy {
     const i = this.i++;
     let k = -1;
     if (i < this.prefix && !this.mask[i] && this.rec.kind[i] === kind) {
-      if ((kind === D_CPU || kind === D_DRAIN) && options) {
+      if (kind === D_CPU && options) {
         const want = this.rec.cpu[i];
         for (let j = 0; j < n; j++) if (options[j] === want) k = j;
       } else if (this.rec.chosen[i] < n) k = this.rec.chosen[i];
@@ -79,7 +79,7 @@ export class BisectStrategy implements Strategy {
       case D_RAND:
         return Math.floor(this.rng() * n);
       case D_DRAIN:
-        return n > 1 ? 1 : 0;
+        return 0;
       default:
         return 0;
     }

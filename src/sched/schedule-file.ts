@@ -15,8 +15,9 @@
  * chosen/among, then `@cpuN` (the CPU it concerns, or -), the task's name (or -),
  * and the site as function:description (or -). On replay the kind and `among`
  * must match; the CPU, task and site are checked as well, by name. A drain
- * (x86-TSO) names the CPU whose store buffer drained and the task and site of
- * the store that left it; `drain 0/n @-` is "no drain before this step".
+ * (x86-TSO) is the delay, in machine steps, of the store that has just become
+ * the oldest in a CPU's store buffer, named by that CPU and the task and site
+ * that stored it: `drain 12/1024 @cpu1 writer/101 hazsim_update:store-release *gp = p`.
  */
 import { InputError } from '../cli/errors.ts';
 import { readText } from '../cli/files.ts';

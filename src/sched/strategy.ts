@@ -20,9 +20,9 @@ export const D_WAKE_CPU = 3;
 export const D_RAND = 4;
 
 /**
- * x86-TSO (tso.ts): before a step, whether a store buffer drains its oldest
- * entry to memory now: 0 none, k the k-th CPU (in id order) whose buffer holds
- * stores. Asked whenever some buffer is not empty; a drain is not a step.
+ * x86-TSO (tso.ts): how many more machine steps the store that just became the
+ * oldest of its CPU's store buffer stays there (0: it reaches memory before
+ * the next step). Asked once per store; a drain is not a step.
  */
 export const D_DRAIN = 5;
 
@@ -32,7 +32,7 @@ export interface Strategy {
   /**
    * An index in [0, n). `options`, when given, holds what is chosen among (its
    * first n entries): the eligible CPU ids for D_CPU, the CPU ids for D_WAKE_CPU,
-   * the candidate task ids for D_PICK, -1 then the CPUs with buffered stores for D_DRAIN. Strategies that need no names ignore it.
+   * the candidate task ids for D_PICK. Strategies that need no names ignore it.
    * `weights`, for D_PICK, holds each candidate's CFS load weight (its nice
    * level): a randomised strategy draws in proportion to them; a systematic one
    * may ignore them.
