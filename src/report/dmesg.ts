@@ -30,7 +30,7 @@ export function formatRun(r: RunResult, o: FormatOptions): string[] {
   const c = new Chalk({ level: o.color ? 1 : 0 });
   const out: string[] = [];
   if (!o.quiet) {
-    out.push(`${ts(0)} hazsim: scenario '${r.scenario}', hazptr ${r.hazptr}, ${r.cpus} CPUs, PREEMPT(${r.preempt}), KASAN ${r.kasan ? 'on' : 'off'}, seed ${r.seed}`);
+    out.push(`${ts(0)} hazsim: scenario '${r.scenario}', hazptr ${r.hazptr}, ${r.cpus} CPUs, PREEMPT(${r.preempt}), KASAN ${r.kasan ? 'on' : 'off'}, ${r.memoryModel === 'tso' ? 'x86-TSO' : 'SC'} memory, seed ${r.seed}`);
     for (const l of r.log) out.push(`${ts(l.t)} ${l.text}`);
   }
   // A WARN was printed where it happened (it is in the log, in --quiet too) and the run went on.
@@ -95,6 +95,7 @@ export function jsonRun(r: RunResult): Record<string, unknown> {
   return {
     scenario: r.scenario,
     hazptr: r.hazptr,
+    memory_model: r.memoryModel,
     seed: r.seed,
     outcome: r.fatal ? (r.fatal.kind === 'stalled-at-budget' ? 'stalled' : 'bug') : r.warnings.length ? 'warning' : r.outcome,
     bug: r.bug ? jsonBug(r.bug) : null,

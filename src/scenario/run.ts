@@ -46,6 +46,8 @@ export interface RunOptions {
 
 export interface RunResult {
   scenario: string;
+  /** 'tso' or 'sc' (machine.memory_model) */
+  memoryModel: 'tso' | 'sc';
   hazptr: string;
   seed: number;
   cpus: number;
@@ -165,6 +167,7 @@ function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy |
     cpus: s.machine.cpus,
     preempt: s.machine.preempt,
     kasan: s.machine.kasan,
+    memoryModel: s.machine.memory_model,
     outcome: m.endReason,
     bug: m.warnings[0] ?? m.bug,
     fatal: m.bug,
