@@ -57,7 +57,7 @@ describe('--trace', () => {
     const lines = traced().map(fmtStepLine);
     expect(lines).toContain('          <idle>-0       [000] dN.1.     0.000000: __schedule: context_switch -> acquirer');
     expect(lines).toContain('        acquirer-100     [000] .N.1.     0.000000: hazptr_acquire: load slot->addr [0xffff88807fa00000] -> 0');
-    expect(lines).toContain('        releaser-101     [001] ...1.     0.000001: hazptr_release: load ctx->slot [0xffffffff82a00008] -> 0xffff88807fa00000');
+    expect(lines).toContain('        releaser-101     [000] ...1.     0.000001: hazptr_release: load ctx->slot [0xffffffff82a00008] -> 0xffff88807fa40000');
     for (const l of lines) expect(l).toMatch(COLUMNS);
   });
 
@@ -92,7 +92,7 @@ describe('the last steps before a report', () => {
     expect(from).toBeGreaterThan(0);
     const hist = out.slice(from + 1, from + 1 + r.history.length);
     for (const l of hist) expect(l).toMatch(COLUMNS);
-    expect(hist).toContain('          writer-102     [001] d..1.     0.000003: hazptr_synchronize_overflow_list: load backup_slot->overflow_node.next [0xffffffff82a00010] -> 0xdead000000000100');
+    expect(hist).toContain('          writer-102     [000] d..1.     0.000003: hazptr_synchronize_overflow_list: load backup_slot->overflow_node.next [0xffffffff82a00010] -> 0xdead000000000100');
   });
 });
 
