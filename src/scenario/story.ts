@@ -14,7 +14,7 @@
 import { LIST_POISON1, LIST_POISON2 } from '../kernel/addr.ts';
 import { HLIST_NODE_NEXT } from '../kernel/list.ts';
 import { FL_HARDIRQ, type Machine, type StepRecord } from '../kernel/machine.ts';
-import { OP_KFREE, OP_KMALLOC, OP_LOAD, OP_STORE } from '../kernel/port.ts';
+import { OP_DRAIN, OP_KFREE, OP_KMALLOC, OP_LOAD, OP_STORE } from '../kernel/port.ts';
 import { sites } from '../kernel/sites.ts';
 import { captureTrace, fmtSecs } from '../kernel/reports.ts';
 import { commPid, fmtContext, taskColumns } from '../report/ftrace.ts';
@@ -85,6 +85,8 @@ export function watch(subject: Subject, run: (tracer: (r: StepRecord) => void) =
   const irqs = new Map<number, { n: number; name: string }>();
   let nIrq = 0;
   const m = run((r) => {
+    // a store's drain (x86-TSO) repeats the store's site: the story tells the store once, at its step
+    if (r.kind === OP_DRAIN) return;
     const s = sites[r.site];
     const entry = IRQ_ENTRIES.get(s.fn.name);
     if (entry) irqs.set(r.cpu, { n: ++nIrq, name: entry });
