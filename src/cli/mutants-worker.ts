@@ -10,9 +10,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { versions } from '../hazptr/index.ts';
 import { battery } from '../mutants/battery.ts';
 import { runMutant, type Budget } from '../mutants/run.ts';
+import type { MemoryModel } from '../kernel/tso.ts';
 
-const { version, budget } = workerData as { version: string; budget: Budget };
-const entries = battery(version);
+const { version, budget, memoryModel } = workerData as { version: string; budget: Budget; memoryModel?: MemoryModel };
+const entries = battery(version, undefined, memoryModel);
 const byName = new Map(versions[version].mutants.map((m) => [m.name, m]));
 parentPort!.on('message', (name: string | null | undefined) => {
   if (name === undefined) {

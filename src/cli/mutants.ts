@@ -17,13 +17,14 @@ import { hazptrLabel } from '../scenario/load.ts';
 import { mutantList, mutantTable, type VersionReport } from '../report/mutants.ts';
 import { EXIT_BUG, EXIT_OK, InputError } from './errors.ts';
 import type { CliIO } from './index.ts';
-import { colorOption, hazsimCommand, parseIntArg, parseJobsArg, useColor } from './options.ts';
+import { colorOption, hazsimCommand, memoryModelOption, parseIntArg, parseJobsArg, useColor } from './options.ts';
+import type { MemoryModel } from '../kernel/tso.ts';
 import { Progress } from './progress.ts';
 
 const WORKER_URL = new URL('./mutants-worker.ts', import.meta.url).href;
 
 /** Run `names` (null: the control) on `jobs` workers; results in the order of `names`. */
-async function runPool(version: string, names: (string | null)[], budget: Budget, jobs: number, onDone: (r: MutantResult) => void): Promise<MutantResult[]> {
+async function runPool(version: string, memoryModel: string | undefined, names: (string | null)[], budget: Budget, jobs: number, onDone: (r: MutantResult) => void): Promise<MutantResult[]> {
   const results = new Map<string | null, MutantResult>();
   let next = 0;
   await new Promise<void>((resolve, reject) => {
@@ -32,7 +33,7 @@ async function runPool(version: string, names: (string | null)[], budget: Budget
     let live = 0;
     const feed = (w: Worker) => w.postMessage(next < names.length ? names[next++] : undefined);
     for (let j = 0; j < Math.min(jobs, names.length); j++) {
-      const w = new Worker(boot, { eval: true, workerData: { version, budget } });
+      const w = new Worker(boot, { eval: true, workerData: { version, budget, memoryModel } });
       workers.push(w);
       live++;
       w.on('message', (r: MutantResult) => {
@@ -61,11 +62,12 @@ export function mutantsCommand(io: CliIO): Command {
     .option('--runs-per-mutant <n>', 'run budget per mutant: with it alone, the table is the same on any machine')
     .option('--only <names>', 'only these mutants (comma-separated names)')
     .option('--jobs <n>', 'worker threads (default: the CPUs of this machine)')
+    .addOption(memoryModelOption())
     .option('--list', 'list the mutants, run nothing')
     .option('--json', 'print the results as JSON')
     .addOption(colorOption())
     .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['mutants', '--hazptr', 'v5-detach', '--seconds-per-mutant', 10])}\n`)
-    .action(async (opts: { hazptr?: string; secondsPerMutant: string; runsPerMutant?: string; only?: string; jobs?: string; list?: boolean; json?: boolean; color: boolean }) => {
+    .action(async (opts: { hazptr?: string; memoryModel?: string; secondsPerMutant: string; runsPerMutant?: string; only?: string; jobs?: string; list?: boolean; json?: boolean; color: boolean }) => {
       const withMutants = versionNames.filter((n) => versions[n].mutants.length);
       if (opts.hazptr !== undefined && !withMutants.includes(opts.hazptr)) {
         const known = versionNames.includes(opts.hazptr);
@@ -81,7 +83,8 @@ export function mutantsCommand(io: CliIO): Command {
       for (const v of chosen) {
         const all = versions[v].mutants;
         const mutants = only ? all.filter((m) => only.includes(m.name)) : all;
-        plan.push({ version: v, mutants, entries: opts.list ? [] : battery(v) }); // bad scenarios are reported here, before any worker starts
+        // bad scenarios (and a bad --memory-model) are reported here, before any worker starts
+        plan.push({ version: v, mutants, entries: opts.list ? [] : battery(v, undefined, opts.memoryModel as MemoryModel | undefined) });
       }
       if (only) {
         const unknown = only.filter((n) => !plan.some((p) => p.mutants.some((m) => m.name === n)));
@@ -97,13 +100,13 @@ export function mutantsCommand(io: CliIO): Command {
         const progress = new Progress(io.err, io.status);
         let done = 0;
         const names = [null, ...p.mutants.map((m) => m.name)];
-        const results = await runPool(p.version, names, budget, jobs, (r) => {
+        const results = await runPool(p.version, opts.memoryModel, names, budget, jobs, (r) => {
           done++;
           progress.show(() => `mutants: ${p.version}: ${done}/${names.length} (control first), ${Math.round(progress.seconds)} s`);
         });
         progress.clear();
         reports.push({
-          version: p.version, battery: p.entries.map((e) => ({ file: e.file, hazptr: hazptrLabel(e.scenario) })), budget: { seconds: budget.seconds, runs: Number.isFinite(budget.runs) ? budget.runs : null },
+          version: p.version, ...(opts.memoryModel ? { memoryModel: opts.memoryModel } : {}), battery: p.entries.map((e) => ({ file: e.file, hazptr: hazptrLabel(e.scenario) })), budget: { seconds: budget.seconds, runs: Number.isFinite(budget.runs) ? budget.runs : null },
           control: results[0], mutants: p.mutants.map((m, i) => ({ mutant: m, result: results[i + 1] })),
         });
       }

@@ -14,6 +14,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { versions } from '../hazptr/index.ts';
 import { loadScenario } from '../scenario/load.ts';
+import type { MemoryModel } from '../kernel/tso.ts';
 import type { Scenario } from '../scenario/schema.ts';
 
 export const BATTERY_DIR = 'scenarios/mutants';
@@ -27,7 +28,8 @@ export interface BatteryEntry {
 }
 
 /** The battery for a version, in the order every mutant runs it: workloads, then torture-*, each by name. */
-export function battery(version: string, dir = BATTERY_DIR): BatteryEntry[] {
+export function battery(version: string, dir = BATTERY_DIR, memoryModel?: MemoryModel): BatteryEntry[] {
+  const mm = memoryModel !== undefined ? { memoryModel } : {};
   const prefixes = Object.values(PREFIX);
   const mine = PREFIX[version];
   const out: BatteryEntry[] = [];
@@ -37,8 +39,8 @@ export function battery(version: string, dir = BATTERY_DIR): BatteryEntry[] {
     const own = prefixes.find((p) => name.startsWith(p));
     if (own && own !== mine) continue;
     const file = join(dir, name);
-    let s = loadScenario(file);
-    if (s.hazptr !== version) s = loadScenario(file, undefined, { hazptr: `${version}${s.hazptr_debug && versions[version].debug ? '+debug' : ''}` });
+    let s = loadScenario(file, undefined, mm);
+    if (s.hazptr !== version) s = loadScenario(file, undefined, { ...mm, hazptr: `${version}${s.hazptr_debug && versions[version].debug ? '+debug' : ''}` });
     out.push({ file, scenario: s });
   }
   return out;

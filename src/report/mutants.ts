@@ -13,6 +13,8 @@ import { hazsimCommand } from '../cli/options.ts';
 export interface VersionReport {
   version: string;
   battery: { file: string; hazptr: string }[];
+  /** --memory-model, when given: every battery scenario ran under it */
+  memoryModel?: string;
   budget: { seconds: number; runs: number | null };
   control: MutantResult;
   mutants: { mutant: Mutant; result: MutantResult }[];
@@ -30,7 +32,7 @@ const budgetText = (r: MutantResult) => `${r.runs} runs, ${r.seconds.toFixed(1)}
 export function replayKill(rep: VersionReport, m: Mutant, r: MutantResult): string {
   const k = r.killedBy!;
   const hz = rep.battery.find((b) => b.file === k.file)?.hazptr ?? rep.version;
-  return hazsimCommand(['run', k.file, '--hazptr', hz, '--mutant', m.name, '--seed', k.seed]);
+  return hazsimCommand(['run', k.file, '--hazptr', hz, '--mutant', m.name, ...(rep.memoryModel ? ['--memory-model', rep.memoryModel] : []), '--seed', k.seed]);
 }
 
 /** --list: one row per mutant: name, class, the statement (file:line, C) and the change. */
@@ -46,7 +48,7 @@ export function mutantTable(reports: VersionReport[], o: { color: boolean }): st
   let total = 0;
   for (const rep of reports) {
     const b = rep.budget;
-    out.push(c.bold(`hazptr ${rep.version}: ${rep.mutants.length} mutants, battery of ${rep.battery.length} (${rep.battery.map((e) => base(e.file)).join(', ')}), each mutant until a report or ${b.seconds} s${b.runs !== null ? ` or ${b.runs} runs` : ''}`));
+    out.push(c.bold(`hazptr ${rep.version}: ${rep.mutants.length} mutants, battery of ${rep.battery.length} (${rep.battery.map((e) => base(e.file)).join(', ')}), each mutant until a report or ${b.seconds} s${b.runs !== null ? ` or ${b.runs} runs` : ''}${rep.memoryModel ? `, --memory-model ${rep.memoryModel}` : ''}`));
     const ctl = rep.control;
     out.push(ctl.killedBy
       ? c.red.bold(`control: ${rep.version} unmodified FAILS the battery: ${base(ctl.killedBy.file)} seed ${ctl.killedBy.seed}: ${ctl.killedBy.signature} (the score below means nothing until this is explained)`)
