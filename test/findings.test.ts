@@ -29,8 +29,8 @@ function quoted(from: string, to: string): string[] {
   return out;
 }
 
-describe('finding 0: the torture GPF, PREEMPT seed 1', () => {
-  it('the story and the trace lines quoted are the tool\'s', () => {
+describe('finding 0: the torture GPF, PREEMPT seed 1; its story told from seed 205', () => {
+  it('the story and the trace lines quoted are the tool\'s (seed 205: the self-loop deletions, OVERWRITES, the IPI acquire)', () => {
     const lines = quoted('**The story.** Under the report', '**With KASAN**');
     const story = lines.filter((l) => FTRACE.test(l) || l.startsWith('hazsim: '));
     const trace = new Set(lines.filter((l) => FTRACE.test(l)));
@@ -39,7 +39,7 @@ describe('finding 0: the torture GPF, PREEMPT seed 1', () => {
     const times = new Set([...trace].map((l) => FTRACE.exec(l)![1]));
     const seen = new Set<string>();
     const r = runScenario(loadScenario('scenarios/hazptrtorture-preempt.yaml'), {
-      seed: 1, story: true,
+      seed: 205, story: true,
       trace: (l) => {
         const t = Math.floor(l.t / 1000);
         if (!times.has(`${Math.floor(t / 1e6)}.${String(t % 1e6).padStart(6, '0')}`)) return;
@@ -69,8 +69,10 @@ describe('finding 1: cross-task release -> GPF at 0xdead000000000110', () => {
     for (const l of doc) expect(trace.has(l), l).toBe(true);
     // the race, as the document tells it: the release reads ctx->slot before the acquirer's context switch redirects it
     const at = (l: string) => lines.indexOf(l);
-    expect(at('        releaser-101     [001] ...1.     0.000001: hazptr_release: load ctx->slot [0xffffffff82a00008] -> 0xffff88807fa00000'))
-      .toBeLessThan(at('        acquirer-100     [000] d..1.     0.000001: hazptr_note_context_switch: store ctx->slot = backup_slot [0xffffffff82a00008] <- 0xffffffff82a00020'));
+    expect(at('        releaser-101     [000] ...1.     0.000001: hazptr_release: load ctx->slot [0xffffffff82a00008] -> 0xffff88807fa40000'))
+      .toBeGreaterThanOrEqual(0);
+    expect(at('        releaser-101     [000] ...1.     0.000001: hazptr_release: load ctx->slot [0xffffffff82a00008] -> 0xffff88807fa40000'))
+      .toBeLessThan(at('        acquirer-100     [001] d..1.     0.000001: hazptr_note_context_switch: store ctx->slot = backup_slot [0xffffffff82a00008] <- 0xffffffff82a00020 (store buffered)'));
   });
 
   it('seeds 1-30 all end with the same signature', () => {
@@ -82,17 +84,18 @@ describe('finding 1: cross-task release -> GPF at 0xdead000000000110', () => {
 
 describe('finding 3: the fixed versions detach a NULL hazard pointer (the detach module, IPI acquires)', () => {
   const TORTURE = 'scenarios/mutants/torture-preempt.yaml';
-  it('seed 14 on both versions: the story\'s first chain is an IPI handler\'s, in the first 300 us (1 us steps); without IPI acquires the same seed is clean', () => {
+  it('seed 12 on both versions: the story\'s first chain is an IPI handler\'s, in the first 300 us (1 us steps); without IPI acquires the same seed is clean', () => {
+    // under x86-TSO (seed 14 under SC): v5-detach's writer reads the kfree'd hazptr_pending whose node is still chained (KASAN), wildcard-flip's follows LIST_POISON1 (GPF)
     for (const [v, sig] of [
-      ['v5-detach', 'general-protection-fault | hazptr_synchronize_overflow_list < hazptr_synchronize < hazptr_torture_writer < kthread'],
-      ['wildcard-flip', 'KASAN: slab-use-after-free | __hlist_del < hlist_del < hazptr_unchain_backup_slot < hazptr_release < hazptr_torture_read_unlock < hazptr_torture_reader_tail < hazptr_torture_reader < kthread'],
+      ['v5-detach', 'KASAN: slab-use-after-free | hazptr_synchronize_overflow_list < hazptr_synchronize < hazptr_torture_writer < kthread'],
+      ['wildcard-flip', 'general-protection-fault | hazptr_synchronize_overflow_list < hazptr_scan_period < hazptr_synchronize < hazptr_torture_writer < kthread'],
     ]) {
-      const r = runScenario(loadScenario(TORTURE, 'hazptrtorture.irq_acquire=20', { hazptr: v }), { seed: 14, story: true });
+      const r = runScenario(loadScenario(TORTURE, 'hazptrtorture.irq_acquire=20', { hazptr: v }), { seed: 12, story: true });
       expect(r.bug?.signature, v).toBe(sig);
       expect(findings).toContain(`hazsim: signature: ${sig}`);
       const first = r.story!.find((l) => FTRACE.test(l) && l.includes('chains the backup slot'))!;
       expect(first, v).toMatch(/ 0\.000[0-2]\d\d: hazptr_chain_backup_slot: in the IPI handler on CPU\d, interrupting \S+: chains the backup slot on the list at /);
-      expect(runScenario(loadScenario(TORTURE, undefined, { hazptr: v }), { seed: 14, maxSteps: 200_000 }).bug, v).toBeNull();
+      expect(runScenario(loadScenario(TORTURE, undefined, { hazptr: v }), { seed: 12, maxSteps: 200_000 }).bug, v).toBeNull();
     }
   });
 });
