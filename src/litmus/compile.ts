@@ -51,6 +51,8 @@ export interface MemOp {
   result?: (v: number) => number;
   /** spin_lock: the thread cannot step while the lock word in memory is not 0 */
   blocks?: boolean;
+  /** spin_trylock: when the lock reads as held it fails as a plain load, without draining */
+  tryLock?: boolean;
   /** register written with the result, -1 none */
   dst: number;
   /** event id (1…): what a load read from (rf) and a location's coherence order name stores by it; 0 is the initial value */
@@ -107,6 +109,8 @@ interface CallSpec {
   rmw?: RmwFn;
   result?: (v: number) => number;
   blocks?: boolean;
+  /** spin_trylock: a lock seen held is a plain load (no drain), a free one the locked cmpxchg */
+  tryLock?: boolean;
   returns: boolean;
 }
 
@@ -121,13 +125,15 @@ def(['rcu_assign_pointer'], { kind: OP_STORE, ord: ORD_RELEASE, nargs: 2, ptr: 0
 def(['smp_store_release', 'atomic_set_release'], { kind: OP_STORE, ord: ORD_RELEASE, nargs: 2, ptr: 0, returns: false });
 def(['atomic_set'], { kind: OP_STORE, ord: ORD_ONCE, nargs: 2, ptr: 0, returns: false });
 def(['spin_unlock'], { kind: OP_STORE, ord: ORD_RELEASE, nargs: 1, ptr: 0, returns: false });
-def(['smp_mb', 'smp_mb__before_atomic', 'smp_mb__after_atomic', 'smp_mb__after_spinlock'], { kind: OP_FENCE, ord: ORD_MB, nargs: 0, ptr: -1, returns: false });
+def(['smp_mb'], { kind: OP_FENCE, ord: ORD_MB, nargs: 0, ptr: -1, returns: false });
 def(['smp_wmb'], { kind: OP_FENCE, ord: ORD_WMB, nargs: 0, ptr: -1, returns: false });
 def(['smp_rmb'], { kind: OP_FENCE, ord: ORD_RMB, nargs: 0, ptr: -1, returns: false });
 def(['spin_lock'], { kind: OP_CMPXCHG, ord: ORD_MB, nargs: 1, ptr: 0, returns: false, blocks: true, rmw: (o) => (o === 0 ? [1, 0] : [undefined, o]) });
-def(['spin_trylock'], { kind: OP_CMPXCHG, ord: ORD_MB, nargs: 1, ptr: 0, returns: true, rmw: (o) => (o === 0 ? [1, 1] : [undefined, 0]) });
+// queued_spin_trylock(): atomic_read() first; only a free lock gets the (locked, draining) cmpxchg
+def(['spin_trylock'], { kind: OP_CMPXCHG, ord: ORD_MB, nargs: 1, ptr: 0, returns: true, tryLock: true, rmw: (o) => (o === 0 ? [1, 1] : [undefined, 0]) });
 def(['xchg', 'atomic_xchg'], { kind: OP_XCHG, ord: ORD_MB, nargs: 2, ptr: 0, returns: true, rmw: (o, [v]) => [v, o] });
-def(['smp_store_mb'], { kind: OP_XCHG, ord: ORD_MB, nargs: 2, ptr: 0, returns: false, rmw: (o, [v]) => [v, o] });
+// linux-kernel.def: smp_store_mb(X,V) { __store{once}(X,V); __fence{mb}; } (x86: xchg), written smp_store_mb(*x, 1)
+def(['smp_store_mb'], { kind: OP_XCHG, ord: ORD_MB, nargs: 2, ptr: 0, lval: true, returns: false, rmw: (o, [v]) => [v, o] });
 def(['cmpxchg', 'atomic_cmpxchg'], { kind: OP_CMPXCHG, ord: ORD_MB, nargs: 3, ptr: 0, returns: true, rmw: (o, [a, b]) => (o === a ? [b, o] : [undefined, o]) });
 const ARITH: Record<string, (a: number, b: number) => number> = {
   add: (a, b) => a + b, sub: (a, b) => a - b, and: (a, b) => a & b, or: (a, b) => a | b, xor: (a, b) => a ^ b, andnot: (a, b) => a & ~b,
@@ -146,7 +152,9 @@ for (const [n, d] of [['inc', 1], ['dec', -1]] as const) {
 }
 def(['atomic_sub_and_test'], { kind: OP_XCHG, ord: ORD_MB, nargs: 2, ptr: 1, returns: true, rmw: (o, [i]) => [o - i, o - i === 0 ? 1 : 0] });
 def(['atomic_add_negative'], { kind: OP_XCHG, ord: ORD_MB, nargs: 2, ptr: 1, returns: true, rmw: (o, [i]) => [o + i, o + i < 0 ? 1 : 0] });
-const NOOPS = new Set(['rcu_read_lock', 'rcu_read_unlock', 'barrier']);
+// smp_mb__{before,after}_atomic() and smp_mb__after_spinlock() are barrier() on x86 (arch/x86/include/asm/barrier.h:
+// "Atomic operations are already serializing on x86"; spin_lock's cmpxchg already drained the buffer)
+const NOOPS = new Set(['rcu_read_lock', 'rcu_read_unlock', 'barrier', 'smp_mb__before_atomic', 'smp_mb__after_atomic', 'smp_mb__after_spinlock']);
 
 /** The table's name for a call: raw_spin_* is spin_*, atomic64_/atomic_long_ are atomic_, _relaxed/_acquire/_release variants of RMWs are the RMW (all locked on x86). */
 function canonical(name: string): string {
@@ -242,8 +250,18 @@ class ThreadCompiler {
       }
       case 'un':
         return { k: 'un', op: e.op, e: this.expr(e.e) };
-      case 'bin':
-        return { k: 'bin', op: e.op, a: this.expr(e.a), b: this.expr(e.b) };
+      case 'bin': {
+        if (e.op !== '&&' && e.op !== '||') return { k: 'bin', op: e.op, a: this.expr(e.a), b: this.expr(e.b) };
+        // C's short circuit: the right operand (and any access in it) runs only when the left does not decide
+        const dst = this.temp();
+        const truth = (x: LExpr): LExpr => ({ k: 'bin', op: '!=', a: x, b: { k: 'const', v: 0 } });
+        this.code.push({ op: 'set', dst, e: truth(this.expr(e.a)) });
+        const skip = { op: 'jz' as const, e: e.op === '&&' ? { k: 'reg' as const, r: dst } : { k: 'un' as const, op: '!', e: { k: 'reg' as const, r: dst } }, to: -1 };
+        this.code.push(skip);
+        this.code.push({ op: 'set', dst, e: truth(this.expr(e.b)) });
+        skip.to = this.code.length;
+        return { k: 'reg', r: dst };
+      }
       case 'deref': {
         // *p read as a plain C load
         const dst = this.temp();
@@ -286,7 +304,7 @@ class ThreadCompiler {
 
   mem(spec: CallSpec, call: string, line: number, addr: LExpr | null, args: LExpr[], dst: number): void {
     const id = spec.kind === OP_FENCE ? 0 : ++this.ev.n;
-    this.code.push({ op: 'mem', kind: spec.kind, ord: spec.ord, addr, args, rmw: spec.rmw, result: spec.result, blocks: spec.blocks, dst, id, line, call });
+    this.code.push({ op: 'mem', kind: spec.kind, ord: spec.ord, addr, args, rmw: spec.rmw, result: spec.result, blocks: spec.blocks, tryLock: spec.tryLock, dst, id, line, call });
   }
 }
 
@@ -351,7 +369,8 @@ export function compileLitmus(t: LitmusTest): Program {
 
   const refs: Ref[] = [];
   const ref = (l: LocRef): number => {
-    const label = l.thread === null ? l.name : `${l.thread}:${l.name}`;
+    // herd7 (7.5x) prints a shared location in brackets: [x]=1; a register as 0:r0=1
+    const label = l.thread === null ? `[${l.name}]` : `${l.thread}:${l.name}`;
     const have = refs.findIndex((r) => r.label === label);
     if (have >= 0) return have;
     let index: number;

@@ -219,8 +219,14 @@ class Parser {
     return { init, declared };
   }
 
-  /** `x` or `0:r0` */
+  /** `x`, `[x]` (as herd7 prints a location) or `0:r0` */
   locRef(): LocRef {
+    if (this.is('[')) {
+      this.next();
+      const id = this.ident('a location name');
+      this.expect(']');
+      return { thread: null, name: id.v, line: id.line };
+    }
     const t = this.peek();
     if (t?.t === 'num' && this.is(':', 1)) {
       this.next();
