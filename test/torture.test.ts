@@ -14,6 +14,7 @@ import { text } from './helpers.ts';
 import { buildMachine } from '../src/scenario/workload.ts';
 import { RandomStrategy } from '../src/sched/random.ts';
 import { S } from '../src/hazptr/v5/hazptr.ts';
+import { OP_DRAIN } from '../src/kernel/port.ts';
 
 const GPF = 'general-protection-fault | hazptr_synchronize_overflow_list < hazptr_synchronize < hazptr_torture_writer < kthread';
 
@@ -57,14 +58,18 @@ describe('controls: every release in the acquiring context', () => {
       it(`${type}, preempt: ${preempt}: 6 seeds, no report`, () => {
         // 300,000 steps of 1 us: 0.3 s simulated. The readers find hazptr_torture_current NULL
         // at first and sleep HZ/10 (hazptrtorture.c:497), so they acquire from 0.1 s on; the run is
-        // cut before the first statistics print at 1 s (the clean run to End of test below checks that)
-        const sc = control(preempt, type, 300_000);
+        // cut before the first statistics print at 1 s (the clean run to End of test below checks that).
+        // Under PREEMPT(none) a reader's rare mdelay(longdelay_ms = 300) holding its hazard pointer keeps
+        // the writer spinning in hazptr_synchronize() with no scheduling point until it ends; a budget that
+        // ends inside it reports stalled-at-budget (honestly: the run did not show the wait ends). Seed 1
+        // does that under x86-TSO, so PREEMPT(none) gets 600,000 steps: the delay ends within the run.
+        const sc = control(preempt, type, preempt === 'none' ? 600_000 : 300_000);
         const bad: string[] = [];
         let switches = 0;
         let published = 0;
         for (let seed = 0; seed < 6; seed++) {
           const m = buildMachine(sc, new RandomStrategy(seed, sc.machine.preempt_rate));
-          m.tracer = (r) => { if (r.site === S.acq_store_c && r.val !== 0) published++; };
+          m.tracer = (r) => { if (r.site === S.acq_store_c && r.kind !== OP_DRAIN && r.val !== 0) published++; };
           m.run();
           if (m.bug || m.endReason !== 'budget') bad.push(`seed ${seed}: ${m.endReason} ${m.bug?.signature ?? ''}`);
           switches += m.stats.switches;
