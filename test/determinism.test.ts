@@ -15,6 +15,29 @@ import { cli, text } from './helpers.ts';
 const handoff = parseScenario(readFileSync('scenarios/cross-task-handoff.yaml', 'utf8'), 'scenarios/cross-task-handoff.yaml');
 const sameTask = parseScenario(readFileSync('scenarios/same-task-release.yaml', 'utf8'), 'scenarios/same-task-release.yaml');
 
+describe('a run that keeps no decision log', () => {
+  it('has the same decision count, digest, report and story as one that records, and cannot be snapshot', () => {
+    for (const seed of [1, 2, 3]) {
+      const full = runScenario(handoff, { seed, story: true });
+      const flat = runScenario(handoff, { seed, story: true, record: false });
+      expect(full.schedule.keep).toBe(true);
+      expect(flat.schedule.keep).toBe(false);
+      expect(flat.decisions).toBe(full.decisions);
+      expect(flat.scheduleDigest).toBe(full.scheduleDigest);
+      expect(text(flat)).toBe(text(full));
+      expect(flat.story?.length ?? 0).toBeGreaterThan(0);
+      expect(() => flat.schedule.snapshot()).toThrow(/keeps no decisions/);
+    }
+  });
+
+  it('a replay or another strategy records anyway (the log is what they follow or are shrunk from)', () => {
+    const full = runScenario(sameTask, { seed: 4 });
+    const again = runScenario(sameTask, { seed: 4, replay: full.schedule.snapshot(), record: false });
+    expect(again.schedule.keep).toBe(true);
+    expect(again.scheduleDigest).toBe(full.scheduleDigest);
+  });
+});
+
 describe('determinism', () => {
   it('one seed twice gives byte-identical output (run command, both shipped scenarios)', async () => {
     for (const f of ['scenarios/same-task-release.yaml', 'scenarios/cross-task-handoff.yaml']) {

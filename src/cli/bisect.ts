@@ -54,7 +54,7 @@ export function bisectCommand(io: CliIO): Command {
       if (opts.shrinkScenario) checkWritable('--shrink-scenario', yamlFile);
       let scenario = loadScenario(file, opts.bootarg, versionFlags(opts));
       if (opts.shrinkScenario) {
-        const r0 = runScenario(scenario, { seed, maxSteps: steps });
+        const r0 = runScenario(scenario, { seed, maxSteps: steps, record: false });
         if (!r0.bug) throw new InputError(`seed ${seed} does not fail (${r0.outcome} after ${r0.steps} steps): nothing to bisect`);
         const sh = shrinkScenario(scenario, seed, r0.bug.signature, { maxSteps: steps, maxRuns, log: (l) => io.err(l) });
         scenario = sh.scenario;

@@ -23,7 +23,7 @@ parentPort!.on('message', (seed: number | null) => {
     parentPort!.close();
     return;
   }
-  const r = runScenario(scenario, { seed, maxSteps: steps });
+  const r = runScenario(scenario, { seed, maxSteps: steps, record: false }); // a worker keeps nothing of a seed but its result
   const res: SeedResult = { seed, outcome: r.outcome, kind: r.bug?.kind ?? null, signature: r.bug?.signature ?? null, headline: r.bug?.headline ?? null, steps: r.steps };
   parentPort!.postMessage(res);
 });

@@ -96,6 +96,8 @@ export function runCommand(io: CliIO): Command {
       const traceLines: string[] = opts.trace && !opts.json ? [...TRACE_HEADER] : [];
       const run = startRun(scenario, {
         seed, maxSteps: steps, story: !opts.json,
+        // the decision log only where it is written out: a replay file, or --json's encoded schedule
+        record: !!opts.saveSchedule || !!opts.json,
         trace: opts.trace && !opts.json ? (l) => { traceLines.push(fmtStepLine(l)); if (traceLines.length >= 4096) io.out(traceLines.splice(0).join('\n')); } : undefined,
       });
       const showProgress = io.status && !opts.json && !opts.quiet && !(opts.trace && io.isTTY);

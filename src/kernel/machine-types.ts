@@ -34,6 +34,8 @@ export interface MachineConfig {
   stopAtWarn?: boolean;
   /** 'tso' (x86-TSO store buffers, tso.ts; the default) or 'sc' (every store reaches memory at once) */
   memoryModel?: 'tso' | 'sc';
+  /** false: keep no decision log, only its count and digest (a seeded run re-runs its seed to rebuild it) */
+  recordSchedule?: boolean;
 }
 
 export interface LogLine {

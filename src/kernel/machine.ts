@@ -78,7 +78,7 @@ export class Machine {
   readonly mem: Memory;
   readonly cpus: Cpu[] = [];
   readonly tasks: Task[] = [];
-  readonly schedule = new Schedule();
+  readonly schedule: Schedule;
   readonly log: LogLine[] = [];
   now = 0;
   steps = 0;
@@ -170,6 +170,7 @@ export class Machine {
     definePercpu?: (mem: Memory) => void,
   ) {
     this.mem = new Memory(cfg.kasan);
+    this.schedule = cfg.recordSchedule === false ? Schedule.streaming() : new Schedule();
     this.mutant = cfg.mutant ?? 0;
     this.tso = (cfg.memoryModel ?? 'tso') === 'tso';
     this.drainAt = new Float64Array(cfg.cpus).fill(Infinity);

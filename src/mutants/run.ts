@@ -46,7 +46,7 @@ export function runMutant(entries: BatteryEntry[], mutant: { name: string; id: n
     for (const e of entries) {
       if (runs >= runsBudget) return { mutant: name, killedBy: null, runs, steps, seconds: 0, budget: 'runs' };
       if (timeUp()) return { mutant: name, killedBy: null, runs, steps, seconds: 0, budget: 'seconds' };
-      const r = runScenario(e.scenario, { seed, ...(mutant ? { mutant: mutant.id } : {}) });
+      const r = runScenario(e.scenario, { seed, record: false, ...(mutant ? { mutant: mutant.id } : {}) });
       runs++;
       steps += r.steps;
       if (r.bug) return { mutant: name, killedBy: { file: e.file, seed, steps: r.steps, signature: r.bug.signature }, runs, steps, seconds: 0 };

@@ -42,6 +42,12 @@ export interface RunOptions {
   trace?: (line: StepLine) => void;
   /** after a report, replay the run to tell the story of the hazptr_ctx at its centre */
   story?: boolean;
+  /**
+   * false: keep no decision log (constant memory; RunResult.schedule can give its
+   * length and digest only). Honoured for seeded runs: a replay or another
+   * strategy always records. Default true.
+   */
+  record?: boolean;
 }
 
 export interface RunResult {
@@ -92,10 +98,10 @@ export function runScenario(s: Scenario, o: RunOptions): RunResult {
 export function startRun(s: Scenario, o: RunOptions): { machine: Machine; result: () => RunResult } {
   let strategy: Strategy;
   let replay: ReplayStrategy | undefined;
-  const seeded = () => new RandomStrategy(o.seed, s.machine.preempt_rate, s.machine.drain_rate ?? seedDrainRate(o.seed));
-  if (o.replay) strategy = replay = new ReplayStrategy(o.replay, o.replayNames, o.onDivergence === 'continue' ? seeded() : undefined);
-  else strategy = o.strategy ?? seeded();
-  const m = buildMachine(s, strategy, machineOverrides(o));
+  const seededHere = () => seeded(o.seed, s);
+  if (o.replay) strategy = replay = new ReplayStrategy(o.replay, o.replayNames, o.onDivergence === 'continue' ? seededHere() : undefined);
+  else strategy = o.strategy ?? seededHere();
+  const m = buildMachine(s, strategy, { ...machineOverrides(o), ...(o.record === false && !o.replay && !o.strategy ? { recordSchedule: false } : {}) });
   if (replay) {
     replay.describe = (c, t, st) => m.describe(c, t, st);
     replay.taskName = (t) => (t < 0 ? '' : taskName(m, t));
@@ -145,9 +151,10 @@ function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy |
   if (o.story && m.bug) {
     const subject = findSubject(m);
     if (subject) {
-      const rec = m.schedule.snapshot();
+      // the recorded decisions, or (a run that kept no log) the seed's own strategy again: the same run
+      const rec = m.schedule.keep ? m.schedule.snapshot() : null;
       const { steps, m: m2 } = watch(subject, (tracer) => {
-        const mm = buildMachine(s, new ReplayStrategy(rec), machineOverrides(o));
+        const mm = buildMachine(s, rec ? new ReplayStrategy(rec) : seeded(o.seed, s), { ...machineOverrides(o), recordSchedule: false });
         mm.tracer = tracer;
         mm.run();
         return mm;
@@ -182,6 +189,11 @@ function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy |
     scheduleDigest: m.schedule.digest(),
     schedule: m.schedule,
   };
+}
+
+/** The strategy a run from `seed` uses: uniform random with the scenario's preemption and drain rates. */
+function seeded(seed: number, s: Scenario): RandomStrategy {
+  return new RandomStrategy(seed, s.machine.preempt_rate, s.machine.drain_rate ?? seedDrainRate(seed));
 }
 
 /** How a task is named in schedule files: "comm/pid" (comms repeat, pids do not). */

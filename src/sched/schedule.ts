@@ -4,10 +4,32 @@
  * strategy, with what it chose among and where (CPU, task, site). Kept in
  * growable typed arrays, reused across runs, so recording allocates nothing per
  * step once warm.
+ *
+ * A run that needs no log (a seeded run that writes no replay file: a run from a
+ * seed is rebuilt by running the seed again) counts its decisions and folds each
+ * into the digest as it goes, in constant memory: `Schedule.streaming()`. The
+ * digest is the same either way.
  */
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 16777619;
 
 export class Schedule {
   length = 0;
+  /** false: no log, only the count and the running digest (streaming()) */
+  readonly keep: boolean = true;
+  /** streaming: the digest of the decisions before the last, and the last one, folded in when the next comes */
+  private h = FNV_OFFSET;
+  private lastKind = -1;
+  private lastChosen = 0;
+  private lastSite = -1;
+
+  /** A schedule that keeps no log: length and digest() only. */
+  static streaming(): Schedule {
+    const s = new Schedule();
+    (s as { keep: boolean }).keep = false;
+    return s;
+  }
   kind = new Uint8Array(1024);
   n = new Uint32Array(1024);
   chosen = new Uint32Array(1024);
@@ -20,6 +42,13 @@ export class Schedule {
   }
 
   push(kind: number, n: number, chosen: number): number {
+    if (!this.keep) {
+      if (this.lastKind >= 0) this.h = fold(this.h, this.lastKind, this.lastChosen, this.lastSite);
+      this.lastKind = kind;
+      this.lastChosen = chosen;
+      this.lastSite = -1;
+      return this.length++;
+    }
     if (this.length === this.kind.length) this.grow();
     const i = this.length++;
     this.kind[i] = kind;
@@ -32,6 +61,10 @@ export class Schedule {
   }
 
   where(i: number, cpu: number, task: number, site: number): void {
+    if (!this.keep) {
+      this.lastSite = site; // the machine places only the decision it took last
+      return;
+    }
     this.cpu[i] = cpu;
     this.task[i] = task;
     this.site[i] = site;
@@ -55,6 +88,7 @@ export class Schedule {
 
   /** A copy holding just the recorded decisions (for replay). */
   snapshot(): Schedule {
+    if (!this.keep) throw new Error('a streaming schedule keeps no decisions to snapshot');
     const s = new Schedule();
     s.length = this.length;
     s.kind = this.kind.slice(0, Math.max(1, this.length));
@@ -68,12 +102,9 @@ export class Schedule {
 
   /** FNV-1a over the decisions: equal schedules have equal digests. */
   digest(): string {
-    let h1 = 0x811c9dc5 | 0;
-    for (let i = 0; i < this.length; i++) {
-      h1 = Math.imul(h1 ^ this.kind[i], 16777619);
-      h1 = Math.imul(h1 ^ this.chosen[i], 16777619);
-      h1 = Math.imul(h1 ^ (this.site[i] & 0xffff), 16777619);
-    }
+    let h1 = FNV_OFFSET;
+    if (!this.keep) h1 = this.lastKind >= 0 ? fold(this.h, this.lastKind, this.lastChosen, this.lastSite) : this.h;
+    else for (let i = 0; i < this.length; i++) h1 = fold(h1, this.kind[i], this.chosen[i], this.site[i]);
     return (h1 >>> 0).toString(16).padStart(8, '0');
   }
 
@@ -82,6 +113,7 @@ export class Schedule {
    * "c1/2 p0/2 k0/3". Enough to replay; context is re-derived on replay.
    */
   encode(): string {
+    if (!this.keep) throw new Error('a streaming schedule keeps no decisions to encode');
     const letters = 'cpkwrd';
     const out: string[] = [];
     for (let i = 0; i < this.length; i++) out.push(`${letters[this.kind[i]]}${this.chosen[i]}/${this.n[i]}`);
@@ -100,4 +132,11 @@ export class Schedule {
     return s;
   }
 
+}
+
+/** One decision into the FNV-1a digest: kind, choice, site (as Int16, as the log keeps it). */
+function fold(h: number, kind: number, chosen: number, site: number): number {
+  h = Math.imul(h ^ kind, FNV_PRIME);
+  h = Math.imul(h ^ chosen, FNV_PRIME);
+  return Math.imul(h ^ (((site << 16) >> 16) & 0xffff), FNV_PRIME);
 }
