@@ -33,7 +33,7 @@ for (const v of versionNames.filter((n) => versions[n].mutants.length)) {
   for (const e of entries.filter((x) => x.file.includes('/torture-'))) {
     const t0 = performance.now();
     let steps = 0;
-    for (let seed = 1; seed <= TORTURE_SEEDS; seed++) steps += runScenario(e.scenario, { seed }).steps;
+    for (let seed = 1; seed <= TORTURE_SEEDS; seed++) steps += runScenario(e.scenario, { seed, record: false }).steps;
     const s = (performance.now() - t0) / 1000;
     console.log(`torture battery ${v} ${e.file}: ${(TORTURE_SEEDS / s).toFixed(2)} seeds/s (${TORTURE_SEEDS} seeds, ${Math.round(steps / s).toLocaleString('en')} steps/s)`);
   }

@@ -5,6 +5,7 @@
  * floor any generator-based engine pays), so the ratio shows the engine's cost.
  * The standard scenario runs under both memory models: x86-TSO (the default:
  * store buffers, drain decisions) and SC, and the cost of TSO is their ratio.
+ * Runs keep no decision log, as `hazsim run` without --save-schedule or --json.
  * A benchmark, not a test: numbers vary with the machine and its load.
  */
 import { performance } from 'node:perf_hooks';
@@ -49,12 +50,12 @@ function pingPong(n: number): number {
 /** Steps per second, best of 3 seeds, under one memory model; the runs interleave models so load hits both alike. */
 const models = ['tso', 'sc'] as const;
 const scenarios = models.map((mm) => parseScenario(STANDARD, 'bench', undefined, { memoryModel: mm }));
-for (const s of scenarios) runScenario(s, { seed: 0, maxSteps: 300000 }); // warm-up
+for (const s of scenarios) runScenario(s, { seed: 0, maxSteps: 300000, record: false }); // warm-up
 const best: number[][] = [[], []];
 for (let rep = 0; rep < 3; rep++) {
   for (let k = 0; k < 2; k++) {
     const t0 = performance.now();
-    const r = runScenario(scenarios[k], { seed: rep + 1 });
+    const r = runScenario(scenarios[k], { seed: rep + 1, record: false });
     const dt = (performance.now() - t0) / 1000;
     best[k].push(r.steps / dt);
   }
