@@ -18,7 +18,7 @@ const sameTask = parseScenario(readFileSync('scenarios/same-task-release.yaml', 
 describe('a run that keeps no decision log', () => {
   it('has the same decision count, digest, report and story as one that records, and cannot be snapshot', () => {
     for (const seed of [1, 2, 3]) {
-      const full = runScenario(handoff, { seed, story: true });
+      const full = runScenario(handoff, { seed, story: true, record: true });
       const flat = runScenario(handoff, { seed, story: true, record: false });
       expect(full.schedule.keep).toBe(true);
       expect(flat.schedule.keep).toBe(false);
@@ -30,11 +30,14 @@ describe('a run that keeps no decision log', () => {
     }
   });
 
-  it('a replay or another strategy records anyway (the log is what they follow or are shrunk from)', () => {
-    const full = runScenario(sameTask, { seed: 4 });
-    const again = runScenario(sameTask, { seed: 4, replay: full.schedule.snapshot(), record: false });
+  it('a seeded run keeps no log unless asked; a replay keeps one unless told not to', () => {
+    const flat = runScenario(sameTask, { seed: 4 });
+    expect(flat.schedule.keep).toBe(false);
+    const full = runScenario(sameTask, { seed: 4, record: true });
+    const again = runScenario(sameTask, { seed: 4, replay: full.schedule.snapshot() });
     expect(again.schedule.keep).toBe(true);
     expect(again.scheduleDigest).toBe(full.scheduleDigest);
+    expect(flat.scheduleDigest).toBe(full.scheduleDigest);
   });
 });
 
@@ -60,7 +63,7 @@ describe('determinism', () => {
 
   it('a recorded schedule replays to the same run, without the seed', () => {
     for (const [sc, seed] of [[sameTask, 3], [handoff, 1], [handoff, 5]] as const) {
-      const a = runScenario(sc, { seed });
+      const a = runScenario(sc, { seed, record: true });
       const replay = Schedule.decode(a.schedule.encode());
       const b = runScenario(sc, { seed: 999999, replay });
       expect(b.outcome).toBe(a.outcome);
@@ -72,7 +75,7 @@ describe('determinism', () => {
   });
 
   it('a schedule replayed against a changed scenario stops at the first divergent decision', () => {
-    const a = runScenario(handoff, { seed: 1 });
+    const a = runScenario(handoff, { seed: 1, record: true });
     const changed = parseScenario(readFileSync('scenarios/cross-task-handoff.yaml', 'utf8').replace('cpus: 2', 'cpus: 3'), 'changed.yaml');
     const b = runScenario(changed, { seed: 1, replay: a.schedule.snapshot() });
     expect(b.outcome).toBe('divergence');

@@ -66,7 +66,7 @@ tasks:
 `;
   const trace = (model: 'tso' | 'sc', seed = 3) => {
     const lines: StepLine[] = [];
-    const r = runScenario(parseScenario(TWO, 'two.yaml', undefined, { memoryModel: model }), { seed, trace: (l) => lines.push(l) });
+    const r = runScenario(parseScenario(TWO, 'two.yaml', undefined, { memoryModel: model }), { seed, trace: (l) => lines.push(l), record: true });
     return { r, lines };
   };
 

@@ -27,7 +27,7 @@ export interface BisectResult {
 }
 
 export function bisect(s: Scenario, seed: number, o: { maxSteps?: number; maxRuns?: number; log: (line: string) => void }): BisectResult | { error: string } {
-  const original = runScenario(s, { seed, stopAtWarn: true, maxSteps: o.maxSteps });
+  const original = runScenario(s, { seed, stopAtWarn: true, maxSteps: o.maxSteps, record: true });
   if (!original.bug) return { error: `seed ${seed} does not fail (${original.outcome} after ${original.steps} steps): nothing to bisect` };
   const sig = original.bug.signature;
   const rec = original.schedule.snapshot();
@@ -37,7 +37,7 @@ export function bisect(s: Scenario, seed: number, o: { maxSteps?: number; maxRun
   const mask = new Uint8Array(rec.length);
   const fails = (prefix: number, m: Uint8Array): boolean => {
     runs++;
-    const r = runScenario(s, { seed, stopAtWarn: true, maxSteps: cap, strategy: new BisectStrategy(rec, prefix, m, seed) });
+    const r = runScenario(s, { seed, stopAtWarn: true, maxSteps: cap, strategy: new BisectStrategy(rec, prefix, m, seed), record: false });
     return r.bug?.signature === sig;
   };
   o.log(`bisect: seed ${seed}: ${sig}`);
@@ -87,7 +87,7 @@ export function bisect(s: Scenario, seed: number, o: { maxSteps?: number; maxRun
 export function numberedStory(s: Scenario, r: RunResult, last = 40): string[] {
   const lines: StepLine[] = [];
   runScenario(s, {
-    seed: r.seed, replay: r.schedule.snapshot(), maxSteps: r.steps + 10,
+    seed: r.seed, replay: r.schedule.snapshot(), maxSteps: r.steps + 10, record: false,
     trace: (l) => {
       if (l.event !== 'step') return;
       lines.push(l);

@@ -43,9 +43,10 @@ export interface RunOptions {
   /** after a report, replay the run to tell the story of the hazptr_ctx at its centre */
   story?: boolean;
   /**
-   * false: keep no decision log (constant memory; RunResult.schedule can give its
-   * length and digest only). Honoured for seeded runs: a replay or another
-   * strategy always records. Default true.
+   * Keep the decision log (RunResult.schedule: snapshot(), encode(), a replay
+   * file)? Without it a run takes constant memory and RunResult.schedule gives
+   * its length and digest only. Default: only when replaying or under another
+   * strategy (a seeded run is rebuilt by running its seed again).
    */
   record?: boolean;
 }
@@ -101,7 +102,7 @@ export function startRun(s: Scenario, o: RunOptions): { machine: Machine; result
   const seededHere = () => seeded(o.seed, s);
   if (o.replay) strategy = replay = new ReplayStrategy(o.replay, o.replayNames, o.onDivergence === 'continue' ? seededHere() : undefined);
   else strategy = o.strategy ?? seededHere();
-  const m = buildMachine(s, strategy, { ...machineOverrides(o), ...(o.record === false && !o.replay && !o.strategy ? { recordSchedule: false } : {}) });
+  const m = buildMachine(s, strategy, { ...machineOverrides(o), recordSchedule: o.record ?? !!(o.replay || o.strategy) });
   if (replay) {
     replay.describe = (c, t, st) => m.describe(c, t, st);
     replay.taskName = (t) => (t < 0 ? '' : taskName(m, t));
@@ -148,13 +149,15 @@ function machineOverrides(o: RunOptions): Partial<MachineConfig> {
 
 function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy | undefined): RunResult {
   let story: string[] | undefined;
-  if (o.story && m.bug) {
+  // the story replays the run: from its log, or (no log kept) from the schedule it replayed or its seed (null);
+  // a run under another strategy, or a replay that went on under the seed after a divergence, cannot be rebuilt
+  const from = m.schedule.keep ? m.schedule.snapshot() : o.strategy || replay?.diverged ? undefined : o.replay ?? null;
+  if (o.story && m.bug && from !== undefined) {
     const subject = findSubject(m);
     if (subject) {
       // the recorded decisions, or (a run that kept no log) the seed's own strategy again: the same run
-      const rec = m.schedule.keep ? m.schedule.snapshot() : null;
       const { steps, m: m2 } = watch(subject, (tracer) => {
-        const mm = buildMachine(s, rec ? new ReplayStrategy(rec) : seeded(o.seed, s), { ...machineOverrides(o), recordSchedule: false });
+        const mm = buildMachine(s, from ? new ReplayStrategy(from) : seeded(o.seed, s), { ...machineOverrides(o), recordSchedule: false });
         mm.tracer = tracer;
         mm.run();
         return mm;
