@@ -14,7 +14,7 @@ import { formatRun } from '../report/dmesg.ts';
 import { EXIT_BUG, InputError } from './errors.ts';
 import { checkWritable, writeText } from './files.ts';
 import type { CliIO } from './index.ts';
-import { colorOption, hazptrOption, hazsimCommand, memoryModelOption, mutantOption, parseIntArg, parseStepsArg, useColor, versionFlags, type VersionFlags } from './options.ts';
+import { colorOption, hazptrOption, hazsimCommand, depthOption, memoryModelOption, pctStepsOption, mutantOption, searchOf, strategyOption, parseIntArg, parseStepsArg, useColor, versionFlags, type VersionFlags } from './options.ts';
 import { saveSchedule } from './run.ts';
 
 /** A qualified scenario as a scenario file (defaults written out; a torture scenario has no tasks). */
@@ -40,6 +40,9 @@ export function bisectCommand(io: CliIO): Command {
     .addOption(hazptrOption())
     .addOption(mutantOption())
     .addOption(memoryModelOption())
+    .addOption(strategyOption())
+    .addOption(depthOption())
+    .addOption(pctStepsOption())
     .option('--shrink-scenario', 'first make the scenario smaller (CPUs, readers, repeats, loops, sleeps) while the seed still fails the same way; writes it beside the replay file')
     .addOption(colorOption())
     .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['bisect', 'scenarios/cross-task-handoff.yaml', '--seed', 1])}\n  $ ${hazsimCommand(['replay', 'scenarios/cross-task-handoff.yaml', 'bisect-seed1.sched'])}\n`)
@@ -62,7 +65,7 @@ export function bisectCommand(io: CliIO): Command {
         io.out(`hazsim: bisect: scenario shrunk in ${sh.runs} runs: ${sh.changes.join('; ') || 'nothing could be taken away'}; written to ${yamlFile}`);
         file = yamlFile;
       }
-      const res = bisect(scenario, seed, { maxSteps: steps, maxRuns, log: (l) => io.err(l) });
+      const res = bisect(scenario, seed, { maxSteps: steps, maxRuns, log: (l) => io.err(l), search: searchOf(opts) });
       if ('error' in res) throw new InputError(res.error);
       saveSchedule('--out', out, res.final, { file, scenario, seed, bootarg: opts.bootarg, steps, extra: { bisected: `from ${res.original.schedule.length} decisions`, ...(res.final.bug?.warning ? { 'stop-at-warn': 'yes' } : {}) } });
       const replay = hazsimCommand(['replay', file, out]);

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadScenario, type Overrides } from '../scenario/load.ts';
 import { runScenario } from '../scenario/run.ts';
+import { searchOf } from './options.ts';
 
 export interface SeedResult {
   seed: number;
@@ -18,12 +19,13 @@ export interface SeedResult {
 
 const { file, bootarg, steps, over } = workerData as { file: string; bootarg?: string; steps?: number; over?: Overrides };
 const scenario = loadScenario(file, bootarg, over);
+const search = searchOf(over ?? {});
 parentPort!.on('message', (seed: number | null) => {
   if (seed === null) {
     parentPort!.close();
     return;
   }
-  const r = runScenario(scenario, { seed, maxSteps: steps, record: false }); // a worker keeps nothing of a seed but its result
+  const r = runScenario(scenario, { seed, maxSteps: steps, record: false, search }); // a worker keeps nothing of a seed but its result
   const res: SeedResult = { seed, outcome: r.outcome, kind: r.bug?.kind ?? null, signature: r.bug?.signature ?? null, headline: r.bug?.headline ?? null, steps: r.steps };
   parentPort!.postMessage(res);
 });

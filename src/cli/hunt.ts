@@ -21,7 +21,7 @@ import { EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, InputError } from './errors.ts';
 import { checkWritable, readText, writeText } from './files.ts';
 import type { CliIO } from './index.ts';
 import type { SeedResult } from './hunt-worker.ts';
-import { colorOption, hazptrOption, hazsimCommand, memoryModelOption, mutantOption, parseIntArg, parseJobsArg, parseStepsArg, runFlags, versionFlags, type VersionFlags } from './options.ts';
+import { colorOption, hazptrOption, hazsimCommand, depthOption, memoryModelOption, pctStepsOption, mutantOption, searchOf, strategyOption, parseIntArg, parseJobsArg, parseStepsArg, runFlags, versionFlags, type VersionFlags } from './options.ts';
 import { Progress } from './progress.ts';
 
 export interface Failure {
@@ -190,6 +190,9 @@ export function huntCommand(io: CliIO): Command {
     .addOption(hazptrOption())
     .addOption(mutantOption())
     .addOption(memoryModelOption())
+    .addOption(strategyOption())
+    .addOption(depthOption())
+    .addOption(pctStepsOption())
     .addOption(colorOption())
     .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['hunt', HUNT_EXAMPLE, '--seeds', '1..100', '--steps', 1200000, '--jobs', 2, '--out', 'hunt.jsonl'])}\n`)
     .action(async (file: string, opts: VersionFlags & { seeds: string; jobs?: string; shard?: string; out?: string; resume?: boolean; stopAfter?: string; maxSeconds?: string; steps?: string; bootarg?: string }) => {
@@ -202,6 +205,7 @@ export function huntCommand(io: CliIO): Command {
       if (opts.resume && !opts.out) throw new InputError('--resume needs --out FILE');
       if (opts.out) checkWritable('--out', opts.out);
       loadScenario(file, opts.bootarg, versionFlags(opts)); // bad input is reported here, once, before any worker starts
+      searchOf(opts);
       const info: HuntInfo = { scenario: file, seeds: `${a}..${b}`, shard: shard ? `${shard[0]}/${shard[1]}` : null, steps: steps ?? null, bootarg: opts.bootarg ?? null, ...versionFlags(opts) };
       const prior = opts.out && opts.resume && existsSync(opts.out) ? readOutFile(opts.out) : { doneThrough: -Infinity, failures: [] as Failure[] };
       const jobs = parseJobsArg(opts.jobs, io.err); // a warning, once the input is known to be good

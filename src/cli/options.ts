@@ -3,6 +3,7 @@
  * What the commands share: integer flags, --steps, --jobs, colour, and the
  * command lines that hints print (they run as shown, from the current directory).
  */
+import type { Search } from '../scenario/run.ts';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,11 +66,33 @@ export function hazsimCommand(args: (string | number)[]): string {
   return [bin, ...args.map((a) => shellQuote(String(a)))].join(' ');
 }
 
-/** --hazptr, --mutant and --memory-model, as run, hunt, bisect and replay take them. */
+/** --hazptr, --mutant and --memory-model, as run, hunt, bisect and replay take them; --strategy and --depth (run, hunt, bisect). */
 export interface VersionFlags {
   hazptr?: string;
   mutant?: string;
   memoryModel?: string;
+  strategy?: string;
+  depth?: string;
+  pctSteps?: string;
+}
+
+export const strategyOption = (): Option => new Option('--strategy <name>', 'how the seeded scheduler chooses which CPU steps: random (uniform, the default) or pct (priorities with --depth change points)');
+export const depthOption = (): Option => new Option('--depth <d>', 'with --strategy pct: the bug depth to target (d - 1 priority change points; default 3)');
+export const pctStepsOption = (): Option => new Option('--pct-steps <k>', "with --strategy pct: spread the change points over the first k CPU choices (default: limits.steps; set it near a run's length)");
+
+/** --strategy and --depth as runScenario takes them; undefined for the default (random). */
+export function searchOf(v: VersionFlags): Search | undefined {
+  const name = v.strategy ?? 'random';
+  if (name !== 'random' && name !== 'pct') throw new InputError(`--strategy: unknown strategy '${name}' (random: uniform over the eligible CPUs; pct: probabilistic concurrency testing)`);
+  if (name === 'random') {
+    if (v.depth !== undefined) throw new InputError('--depth: goes with --strategy pct');
+    if (v.pctSteps !== undefined) throw new InputError('--pct-steps: goes with --strategy pct');
+    return undefined;
+  }
+  return {
+    strategy: 'pct', depth: v.depth !== undefined ? parseIntArg('--depth', v.depth, 1) : 3,
+    ...(v.pctSteps !== undefined ? { expected: parseIntArg('--pct-steps', v.pctSteps, 1) } : {}),
+  };
 }
 
 export const hazptrOption = (): Option => new Option('--hazptr <name>', "hazptr version to run, replacing the scenario's hazptr: (v5, v5-detach, v5-detach+debug, ...: hazsim versions)");
@@ -82,6 +105,8 @@ export function runFlags(steps: number | undefined, bootarg: string | undefined,
     ...(steps !== undefined ? ['--steps', String(steps)] : []), ...(bootarg !== undefined ? ['--bootarg', bootarg] : []),
     ...(v.hazptr !== undefined ? ['--hazptr', v.hazptr] : []), ...(v.mutant !== undefined ? ['--mutant', v.mutant] : []),
     ...(v.memoryModel !== undefined ? ['--memory-model', v.memoryModel] : []),
+    ...(v.strategy !== undefined ? ['--strategy', v.strategy] : []), ...(v.depth !== undefined ? ['--depth', v.depth] : []),
+    ...(v.pctSteps !== undefined ? ['--pct-steps', v.pctSteps] : []),
   ];
 }
 
@@ -90,5 +115,7 @@ export function versionFlags(o: VersionFlags): VersionFlags {
   return {
     ...(o.hazptr !== undefined ? { hazptr: o.hazptr } : {}), ...(o.mutant !== undefined ? { mutant: o.mutant } : {}),
     ...(o.memoryModel !== undefined ? { memoryModel: o.memoryModel } : {}),
+    ...(o.strategy !== undefined ? { strategy: o.strategy } : {}), ...(o.depth !== undefined ? { depth: o.depth } : {}),
+    ...(o.pctSteps !== undefined ? { pctSteps: o.pctSteps } : {}),
   };
 }

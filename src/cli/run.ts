@@ -15,7 +15,7 @@ import { EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK } from './errors.ts';
 import { checkWritable, writeText } from './files.ts';
 import type { CliIO } from './index.ts';
 import { Progress } from './progress.ts';
-import { colorOption, hazptrOption, hazsimCommand, memoryModelOption, mutantOption, parseIntArg, parseStepsArg, runFlags, useColor, versionFlags, type VersionFlags } from './options.ts';
+import { colorOption, hazptrOption, hazsimCommand, depthOption, memoryModelOption, pctStepsOption, mutantOption, searchOf, strategyOption, parseIntArg, parseStepsArg, runFlags, useColor, versionFlags, type VersionFlags } from './options.ts';
 
 /** What a schedule file's header records: replay checks the scenario digest and the hazptr version. */
 export interface Recorded {
@@ -81,6 +81,9 @@ export function runCommand(io: CliIO): Command {
     .addOption(hazptrOption())
     .addOption(mutantOption())
     .addOption(memoryModelOption())
+    .addOption(strategyOption())
+    .addOption(depthOption())
+    .addOption(pctStepsOption())
     .option('--trace', 'print every step as it runs')
     .option('--save-schedule <file>', 'write the recorded schedule as a replay file (see hazsim replay)')
     .option('--json', 'print the result as JSON (seed, outcome, bug, steps, schedule)')
@@ -98,6 +101,7 @@ export function runCommand(io: CliIO): Command {
         seed, maxSteps: steps, story: !opts.json,
         // the decision log only where it is written out: a replay file, or --json's encoded schedule
         record: !!opts.saveSchedule || !!opts.json,
+        search: searchOf(opts),
         trace: opts.trace && !opts.json ? (l) => { traceLines.push(fmtStepLine(l)); if (traceLines.length >= 4096) io.out(traceLines.splice(0).join('\n')); } : undefined,
       });
       const showProgress = io.status && !opts.json && !opts.quiet && !(opts.trace && io.isTTY);

@@ -14,7 +14,7 @@
  */
 import { BisectStrategy, switchPoints } from '../sched/bisect.ts';
 import type { Scenario } from './schema.ts';
-import { runScenario, type RunResult } from './run.ts';
+import { runScenario, type RunResult, type Search } from './run.ts';
 import { fmtStepLine, type StepLine } from '../report/ftrace.ts';
 
 export interface BisectResult {
@@ -26,8 +26,8 @@ export interface BisectResult {
   finalSwitches: number;
 }
 
-export function bisect(s: Scenario, seed: number, o: { maxSteps?: number; maxRuns?: number; log: (line: string) => void }): BisectResult | { error: string } {
-  const original = runScenario(s, { seed, stopAtWarn: true, maxSteps: o.maxSteps, record: true });
+export function bisect(s: Scenario, seed: number, o: { maxSteps?: number; maxRuns?: number; log: (line: string) => void; search?: Search }): BisectResult | { error: string } {
+  const original = runScenario(s, { seed, stopAtWarn: true, maxSteps: o.maxSteps, record: true, search: o.search });
   if (!original.bug) return { error: `seed ${seed} does not fail (${original.outcome} after ${original.steps} steps): nothing to bisect` };
   const sig = original.bug.signature;
   const rec = original.schedule.snapshot();

@@ -10,6 +10,7 @@ import type { MachineConfig } from '../kernel/machine-types.ts';
 import { OP_NAMES, OP_LOAD, OP_CMPXCHG, OP_XCHG, OP_STORE, OP_PICK, OP_SWITCH, OP_KMALLOC, OP_RAND, OP_DRAIN } from '../kernel/port.ts';
 import { sites } from '../kernel/sites.ts';
 import { RandomStrategy, seedDrainRate } from '../sched/random.ts';
+import { PctStrategy } from '../sched/pct.ts';
 import { ReplayStrategy, type ReplayNames } from '../sched/replay.ts';
 import { Schedule } from '../sched/schedule.ts';
 import type { Strategy } from '../sched/strategy.ts';
@@ -49,6 +50,15 @@ export interface RunOptions {
    * strategy (a seeded run is rebuilt by running its seed again).
    */
   record?: boolean;
+  /** the seeded strategy: absent, uniform random; pct, PCT with depth d (src/sched/pct.ts) */
+  search?: Search;
+}
+
+/** A seeded strategy other than the uniform one. `expected`: PCT's k, over how many CPU choices its change points fall (default limits.steps). */
+export interface Search {
+  strategy: 'pct';
+  depth: number;
+  expected?: number;
 }
 
 export interface RunResult {
@@ -99,7 +109,7 @@ export function runScenario(s: Scenario, o: RunOptions): RunResult {
 export function startRun(s: Scenario, o: RunOptions): { machine: Machine; result: () => RunResult } {
   let strategy: Strategy;
   let replay: ReplayStrategy | undefined;
-  const seededHere = () => seeded(o.seed, s);
+  const seededHere = () => seeded(o.seed, s, o.search);
   if (o.replay) strategy = replay = new ReplayStrategy(o.replay, o.replayNames, o.onDivergence === 'continue' ? seededHere() : undefined);
   else strategy = o.strategy ?? seededHere();
   const m = buildMachine(s, strategy, { ...machineOverrides(o), recordSchedule: o.record ?? !!(o.replay || o.strategy) });
@@ -157,7 +167,7 @@ function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy |
     if (subject) {
       // the recorded decisions, or (a run that kept no log) the seed's own strategy again: the same run
       const { steps, m: m2 } = watch(subject, (tracer) => {
-        const mm = buildMachine(s, from ? new ReplayStrategy(from) : seeded(o.seed, s), { ...machineOverrides(o), recordSchedule: false });
+        const mm = buildMachine(s, from ? new ReplayStrategy(from) : seeded(o.seed, s, o.search), { ...machineOverrides(o), recordSchedule: false });
         mm.tracer = tracer;
         mm.run();
         return mm;
@@ -194,9 +204,11 @@ function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy |
   };
 }
 
-/** The strategy a run from `seed` uses: uniform random with the scenario's preemption and drain rates. */
-function seeded(seed: number, s: Scenario): RandomStrategy {
-  return new RandomStrategy(seed, s.machine.preempt_rate, s.machine.drain_rate ?? seedDrainRate(seed));
+/** The strategy a run from `seed` uses: uniform random (or PCT) with the scenario's preemption and drain rates. */
+function seeded(seed: number, s: Scenario, search?: Search): Strategy {
+  const drain = s.machine.drain_rate ?? seedDrainRate(seed);
+  if (search) return new PctStrategy(seed, s.machine.cpus, { depth: search.depth, expected: search.expected ?? s.limits.steps }, s.machine.preempt_rate, drain);
+  return new RandomStrategy(seed, s.machine.preempt_rate, drain);
 }
 
 /** How a task is named in schedule files: "comm/pid" (comms repeat, pids do not). */
