@@ -47,6 +47,23 @@ describe('bisect', () => {
     expect(replay.out).toContain('general-protection-fault | hazptr_synchronize_overflow_list');
   });
 
+  it('states the depth: the store-buffering race keeps its delayed drains, the handoff race needs none', async () => {
+    const depth = (out: string) => {
+      const m = /^hazsim: bisect: depth: (\d+) preemptions? and (\d+) delayed store-buffer drains? still needed \(from (\d+) and (\d+);/m.exec(out)!;
+      return { preemptions: Number(m[1]), drains: Number(m[2]), fromDrains: Number(m[4]) };
+    };
+    const sb = await cli(['bisect', 'scenarios/mutants/sb-reader-updater.yaml', '--seed', '1', '--hazptr', 'v5-detach', '--mutant', 'acquire-no-mb', '--out', join(dir, 'sb.sched')]);
+    expect(sb.code).toBe(1);
+    const d = depth(sb.out);
+    expect(d.drains).toBeGreaterThanOrEqual(1); // without a store kept buffered there is no store-buffering race
+    expect(d.drains).toBeLessThan(d.fromDrains);
+    expect(d.preemptions).toBe(0);
+    const replay = await cli(['replay', 'scenarios/mutants/sb-reader-updater.yaml', join(dir, 'sb.sched'), '--quiet']);
+    expect(replay.out).toContain('KASAN: slab-use-after-free | hazsim_deref');
+    const h = await cli(['bisect', 'scenarios/cross-task-handoff.yaml', '--seed', '1', '--out', join(dir, 'h2.sched')]);
+    expect(depth(h.out).drains).toBe(0);
+  });
+
   it('a seed that does not fail is reported, exit 2', async () => {
     const r = await cli(['bisect', 'scenarios/same-task-release.yaml', '--seed', '1']);
     expect(r.code).toBe(2);

@@ -71,6 +71,9 @@ export function bisectCommand(io: CliIO): Command {
       const replay = hazsimCommand(['replay', file, out]);
       io.out(formatRun(res.final, { color: useColor(opts.color, io.isTTY), quiet: true, replayCommand: replay }).filter((l) => !l.startsWith('hazsim: replay:')).join('\n'));
       io.out(`hazsim: bisect: ${res.originalSwitches} switch points -> ${res.finalSwitches} (${res.original.schedule.length} -> ${res.final.schedule.length} decisions; shortest failing prefix ${res.prefix}; ${res.runs} runs)`);
+      const d0 = res.originalDepth;
+      const d1 = res.finalDepth;
+      io.out(`hazsim: bisect: depth: ${d1.preemptions} preemption${d1.preemptions === 1 ? '' : 's'} and ${d1.delayedDrains} delayed store-buffer drain${d1.delayedDrains === 1 ? '' : 's'} still needed (from ${d0.preemptions} and ${d0.delayedDrains}; the completion makes neither, so this bounds the race's depth from above)`);
       io.out('hazsim: the minimal interleaving, last steps (switch points marked):');
       io.out(numberedStory(scenario, res.final).join('\n'));
       io.out(`hazsim: replay file: ${out}\nhazsim: replay: ${replay}`);

@@ -12,7 +12,7 @@
  *
  * Deterministic: the same scenario and seed give the same result.
  */
-import { BisectStrategy, switchPoints } from '../sched/bisect.ts';
+import { BisectStrategy, depthOf, switchPoints } from '../sched/bisect.ts';
 import type { Scenario } from './schema.ts';
 import { runScenario, type RunResult, type Search } from './run.ts';
 import { fmtStepLine, type StepLine } from '../report/ftrace.ts';
@@ -24,6 +24,9 @@ export interface BisectResult {
   prefix: number;
   originalSwitches: number;
   finalSwitches: number;
+  /** preemptions and delayed drains in the original and the shrunk schedule (depthOf) */
+  originalDepth: { preemptions: number; delayedDrains: number };
+  finalDepth: { preemptions: number; delayedDrains: number };
 }
 
 export function bisect(s: Scenario, seed: number, o: { maxSteps?: number; maxRuns?: number; log: (line: string) => void; search?: Search }): BisectResult | { error: string } {
@@ -80,7 +83,10 @@ export function bisect(s: Scenario, seed: number, o: { maxSteps?: number; maxRun
   const shrunk = runScenario(s, { seed, stopAtWarn: true, maxSteps: cap, strategy: new BisectStrategy(rec, prefix, mask, seed) });
   const exact = shrunk.schedule.snapshot();
   const final = runScenario(s, { seed, stopAtWarn: true, maxSteps: cap, replay: exact, story: true });
-  return { original, final, runs: runs + 2, prefix, originalSwitches: switchPoints(rec).length, finalSwitches: switchPoints(exact).length };
+  return {
+    original, final, runs: runs + 2, prefix, originalSwitches: switchPoints(rec).length, finalSwitches: switchPoints(exact).length,
+    originalDepth: depthOf(rec), finalDepth: depthOf(exact),
+  };
 }
 
 /** The last steps of a run as a numbered story in ftrace's columns, with the switch points marked. */

@@ -88,6 +88,23 @@ export class BisectStrategy implements Strategy {
   confirm(): void {}
 }
 
+/**
+ * What a schedule asks of the scheduler beyond the bisect completion: its
+ * preemptions and its delayed store-buffer drains (x86-TSO: a store kept
+ * buffered one step or more). The completion makes neither, so in a bisected
+ * schedule every one is a recorded choice the failure still needed: an upper
+ * bound on the race's depth.
+ */
+export function depthOf(s: Schedule): { preemptions: number; delayedDrains: number } {
+  let preemptions = 0;
+  let delayedDrains = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (s.kind[i] === D_PREEMPT && s.chosen[i] === 1) preemptions++;
+    else if (s.kind[i] === D_DRAIN && s.chosen[i] > 0) delayedDrains++;
+  }
+  return { preemptions, delayedDrains };
+}
+
 /** Decisions that make a schedule what it is: preemptions, and CPU switches (a step on another CPU than the last). */
 export function switchPoints(s: Schedule): number[] {
   const out: number[] = [];
