@@ -42,7 +42,28 @@ describe('PCT', () => {
     const top = both[p.choose(D_CPU, 2, both)];
     let switched = -1;
     for (let i = 1; i < SPIN_LIMIT + 2; i++) if (both[p.choose(D_CPU, 2, both)] !== top) { switched = i; break; }
-    expect(switched).toBe(SPIN_LIMIT - 1);
+    expect(switched).toBe(SPIN_LIMIT);
+  });
+
+  it('change points keep their labels whatever their order in time: at depth 3 a CPU demoted first can run again', () => {
+    // two CPUs, always both eligible, 600 choices, change points among the first 500 (no yields: fewer than SPIN_LIMIT)
+    const both = Int32Array.from([0, 1]);
+    let twice = 0;
+    for (let seed = 1; seed <= 200; seed++) {
+      const p = new PctStrategy(seed, 2, { depth: 3, expected: 500 }, 0, 0.5);
+      let switches = 0;
+      let last = -1;
+      for (let i = 0; i < 600; i++) {
+        const c = both[p.choose(D_CPU, 2, both)];
+        if (last >= 0 && c !== last) switches++;
+        last = c;
+      }
+      expect(switches).toBeLessThanOrEqual(2);
+      if (switches === 2) twice++;
+    }
+    // the paper's labels: the later change point lands below the earlier one about half the time
+    expect(twice).toBeGreaterThan(60);
+    expect(twice).toBeLessThan(140);
   });
 
   it('the same seed gives the same run; a different depth, a different one', () => {

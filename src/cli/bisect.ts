@@ -57,9 +57,9 @@ export function bisectCommand(io: CliIO): Command {
       if (opts.shrinkScenario) checkWritable('--shrink-scenario', yamlFile);
       let scenario = loadScenario(file, opts.bootarg, versionFlags(opts));
       if (opts.shrinkScenario) {
-        const r0 = runScenario(scenario, { seed, maxSteps: steps, record: false });
+        const r0 = runScenario(scenario, { seed, maxSteps: steps, record: false, search: searchOf(opts) });
         if (!r0.bug) throw new InputError(`seed ${seed} does not fail (${r0.outcome} after ${r0.steps} steps): nothing to bisect`);
-        const sh = shrinkScenario(scenario, seed, r0.bug.signature, { maxSteps: steps, maxRuns, log: (l) => io.err(l) });
+        const sh = shrinkScenario(scenario, seed, r0.bug.signature, { maxSteps: steps, maxRuns, log: (l) => io.err(l), search: searchOf(opts) });
         scenario = sh.scenario;
         writeText('--shrink-scenario', yamlFile, scenarioYaml(scenario));
         io.out(`hazsim: bisect: scenario shrunk in ${sh.runs} runs: ${sh.changes.join('; ') || 'nothing could be taken away'}; written to ${yamlFile}`);

@@ -129,9 +129,20 @@ interface HuntInfo {
   shard: string | null;
   steps?: number | null;
   bootarg?: string | null;
-  /** --hazptr and --mutant, when given */
+  /** --hazptr, --mutant, --memory-model, --strategy, --depth, --pct-steps, when given */
   hazptr?: string;
   mutant?: string;
+  memoryModel?: string;
+  strategy?: string;
+  depth?: string;
+  pctSteps?: string;
+}
+
+/** How a hunt ran its seeds, as one phrase: two hunts whose phrases differ cannot be resumed or merged as one. */
+function howRun(i: HuntInfo): string {
+  return `${i.hazptr ?? "the scenario's hazptr"}${i.mutant ? ` mutant ${i.mutant}` : ''}${i.memoryModel ? ` --memory-model ${i.memoryModel}` : ''}`
+    + `${i.strategy && i.strategy !== 'random' ? ` --strategy ${i.strategy}${i.depth ? ` --depth ${i.depth}` : ''}${i.pctSteps ? ` --pct-steps ${i.pctSteps}` : ''}` : ''}`
+    + `${i.steps ? ` --steps ${i.steps}` : ''}${i.bootarg ? ` --bootarg '${i.bootarg}'` : ''}`;
 }
 
 type StopReason = 'interrupt' | '--max-seconds' | '--stop-after';
@@ -208,6 +219,10 @@ export function huntCommand(io: CliIO): Command {
       searchOf(opts);
       const info: HuntInfo = { scenario: file, seeds: `${a}..${b}`, shard: shard ? `${shard[0]}/${shard[1]}` : null, steps: steps ?? null, bootarg: opts.bootarg ?? null, ...versionFlags(opts) };
       const prior = opts.out && opts.resume && existsSync(opts.out) ? readOutFile(opts.out) : { doneThrough: -Infinity, failures: [] as Failure[] };
+      // a resumed hunt runs its seeds as the file's did, or its counts would mix two kinds of run
+      if ('info' in prior && prior.info && howRun(prior.info) !== howRun(info)) {
+        throw new InputError(`--resume: ${opts.out} is a hunt of ${howRun(prior.info)}, not ${howRun(info)}: give the same flags, or another --out`);
+      }
       const jobs = parseJobsArg(opts.jobs, io.err); // a warning, once the input is known to be good
 
       if (opts.out && !(opts.resume && existsSync(opts.out))) writeText('--out', opts.out, JSON.stringify({ hunt: info }) + '\n');
@@ -338,8 +353,7 @@ export function mergeCommand(io: CliIO): Command {
           continue;
         }
         info ??= st.info;
-        const ver = (i: HuntInfo) => `${i.hazptr ?? "the scenario's hazptr"}${i.mutant ? ` mutant ${i.mutant}` : ''}`;
-        if (ver(st.info) !== ver(info)) throw new InputError(`${file}: a hunt of ${ver(st.info)}, not ${ver(info)} as ${files[0]}: merged, the counts would mix two versions`);
+        if (howRun(st.info) !== howRun(info)) throw new InputError(`${file}: a hunt of ${howRun(st.info)}, not ${howRun(info)} as ${files[0]}: merged, the counts would mix two kinds of run`);
         let range: [number, number];
         let shard: [number, number] | undefined;
         try {

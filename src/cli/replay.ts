@@ -19,7 +19,7 @@ import { EXIT_BUG, EXIT_INPUT, EXIT_OK, InputError } from './errors.ts';
 import { checkWritable } from './files.ts';
 import type { CliIO } from './index.ts';
 import { colorOption, hazptrOption, hazsimCommand, memoryModelOption, mutantOption, parseIntArg, parseStepsArg, useColor, type VersionFlags } from './options.ts';
-import { saveSchedule } from './run.ts';
+import { saveSchedule, searchFromHeader } from './run.ts';
 
 /**
  * The version a schedule file was recorded on (its `hazptr:` header, as
@@ -81,15 +81,17 @@ export function replayCommand(io: CliIO): Command {
       const rec = recordedVersion(sf.header, schedFile);
       const over = opts.hazptr !== undefined || opts.mutant !== undefined ? { ...(opts.hazptr !== undefined ? { hazptr: opts.hazptr } : rec.hazptr !== undefined ? { hazptr: rec.hazptr } : {}), ...(opts.mutant !== undefined ? { mutant: opts.mutant } : {}) } : rec;
       const memoryModel = opts.memoryModel ?? sf.header['memory-model'];
+      // the strategy the run goes on under after a divergence (--on-divergence continue): the file's
+      const search = searchFromHeader(sf.header, schedFile);
       const scenario = loadScenario(file, bootarg, { ...over, ...(memoryModel !== undefined ? { memoryModel } : {}) });
       checkRecordedFor(sf, schedFile, file, scenario, opts.onDivergence, io.err);
       const r = runScenario(scenario, {
         seed, maxSteps: steps, replay: sf.schedule, replayNames: { taskNames: sf.taskNames, siteKeys: sf.siteKeys },
-        onDivergence: opts.onDivergence, story: !opts.json,
+        onDivergence: opts.onDivergence, story: !opts.json, search,
         // bisect shrinks a WARN's schedule up to the WARN: the replay stops there too
         stopAtWarn: sf.header['stop-at-warn'] === 'yes',
       });
-      if (opts.saveSchedule) saveSchedule('--save-schedule', opts.saveSchedule, r, { file, scenario, seed, bootarg, steps });
+      if (opts.saveSchedule) saveSchedule('--save-schedule', opts.saveSchedule, r, { file, scenario, seed, bootarg, steps, search });
       if (r.outcome === 'divergence') {
         io.err(`hazsim: ${schedFile}: replay stopped: ${r.divergence}`);
         io.exitCode = EXIT_INPUT;

@@ -6,12 +6,12 @@ import { Command, Option } from 'commander';
 import { loadScenario, scenarioDigest } from '../scenario/load.ts';
 import type { Machine } from '../kernel/machine.ts';
 import { fmtSecs } from '../kernel/reports.ts';
-import { siteKey, startRun, type RunResult } from '../scenario/run.ts';
+import { siteKey, startRun, type RunResult, type Search } from '../scenario/run.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { writeScheduleText } from '../sched/schedule-file.ts';
 import { formatRun, jsonRun } from '../report/dmesg.ts';
 import { fmtStepLine, TRACE_HEADER } from '../report/ftrace.ts';
-import { EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK } from './errors.ts';
+import { EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, InputError } from './errors.ts';
 import { checkWritable, writeText } from './files.ts';
 import type { CliIO } from './index.ts';
 import { Progress } from './progress.ts';
@@ -25,7 +25,21 @@ export interface Recorded {
   bootarg?: string;
   /** --steps, when given: replay uses it too */
   steps?: number;
+  /** --strategy pct: replay goes on under it after a divergence (--on-divergence continue) */
+  search?: Search;
   extra?: Record<string, string>;
+}
+
+/** The header lines that name a run's strategy (none for the default, random). */
+export function searchHeader(s: Search | undefined): Record<string, string> {
+  return s ? { strategy: s.strategy, depth: String(s.depth), ...(s.expected !== undefined ? { 'pct-steps': String(s.expected) } : {}) } : {};
+}
+
+/** A schedule file's strategy, from its header. */
+export function searchFromHeader(h: Record<string, string>, file: string): Search | undefined {
+  if (h.strategy === undefined || h.strategy === 'random') return undefined;
+  if (h.strategy !== 'pct') throw new InputError(`${file}: strategy: unknown strategy '${h.strategy}' (random, pct)`);
+  return { strategy: 'pct', depth: parseIntArg(`${file}: depth`, h.depth ?? '3', 1), ...(h['pct-steps'] !== undefined ? { expected: parseIntArg(`${file}: pct-steps`, h['pct-steps'], 1) } : {}) };
 }
 
 /** Write a run's schedule as a replay file (`flag` names the path in an error). */
@@ -36,6 +50,7 @@ export function saveSchedule(flag: string, path: string, r: RunResult, rec: Reco
     hazptr: r.hazptr,
     'memory-model': rec.scenario.machine.memory_model,
     seed: String(rec.seed),
+    ...searchHeader(rec.search),
     ...(rec.bootarg ? { bootarg: rec.bootarg } : {}),
     ...(rec.steps !== undefined ? { steps: String(rec.steps) } : {}),
     ...rec.extra,
@@ -110,7 +125,7 @@ export function runCommand(io: CliIO): Command {
       if (traceLines.length) io.out(traceLines.join('\n'));
       // interrupted: the run so far, and the command that replays it to this step
       const stoppedAt = finished ? undefined : r.steps;
-      if (opts.saveSchedule) saveSchedule('--save-schedule', opts.saveSchedule, r, { file, scenario, seed, bootarg: opts.bootarg, steps: stoppedAt ?? steps });
+      if (opts.saveSchedule) saveSchedule('--save-schedule', opts.saveSchedule, r, { file, scenario, seed, bootarg: opts.bootarg, steps: stoppedAt ?? steps, search: searchOf(opts) });
       if (opts.json) io.out(JSON.stringify({ ...jsonRun(r), ...(finished ? {} : { outcome: 'interrupted' }) }));
       else {
         const replayCommand = hazsimCommand(['run', file, ...runFlags(stoppedAt ?? steps, opts.bootarg, versionFlags(opts))]);

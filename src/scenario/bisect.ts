@@ -115,14 +115,14 @@ export function numberedStory(s: Scenario, r: RunResult, last = 40): string[] {
  * Each candidate is one run of the seed; the first that keeps the signature is
  * kept. Deterministic.
  */
-export function shrinkScenario(s: Scenario, seed: number, sig: string, o: { maxSteps?: number; maxRuns?: number; log: (line: string) => void }): { scenario: Scenario; changes: string[]; runs: number } {
+export function shrinkScenario(s: Scenario, seed: number, sig: string, o: { maxSteps?: number; maxRuns?: number; log: (line: string) => void; search?: Search }): { scenario: Scenario; changes: string[]; runs: number } {
   let cur: Scenario = structuredClone(s);
   const changes: string[] = [];
   let runs = 0;
   const maxRuns = o.maxRuns ?? 60;
   const holds = (c: Scenario) => {
     runs++;
-    return runScenario(c, { seed, stopAtWarn: true, maxSteps: o.maxSteps }).bug?.signature === sig;
+    return runScenario(c, { seed, stopAtWarn: true, maxSteps: o.maxSteps, search: o.search }).bug?.signature === sig;
   };
   const candidates = (c: Scenario): { what: string; sc: Scenario }[] => {
     const out: { what: string; sc: Scenario }[] = [];

@@ -54,7 +54,7 @@ export interface RunOptions {
   search?: Search;
 }
 
-/** A seeded strategy other than the uniform one. `expected`: PCT's k, over how many CPU choices its change points fall (default limits.steps). */
+/** A seeded strategy other than the uniform one. `expected`: PCT's k, over how many CPU choices its change points fall (default: the run's step budget). */
 export interface Search {
   strategy: 'pct';
   depth: number;
@@ -109,7 +109,7 @@ export function runScenario(s: Scenario, o: RunOptions): RunResult {
 export function startRun(s: Scenario, o: RunOptions): { machine: Machine; result: () => RunResult } {
   let strategy: Strategy;
   let replay: ReplayStrategy | undefined;
-  const seededHere = () => seeded(o.seed, s, o.search);
+  const seededHere = () => seeded(o.seed, s, o.search, o.maxSteps);
   if (o.replay) strategy = replay = new ReplayStrategy(o.replay, o.replayNames, o.onDivergence === 'continue' ? seededHere() : undefined);
   else strategy = o.strategy ?? seededHere();
   const m = buildMachine(s, strategy, { ...machineOverrides(o), recordSchedule: o.record ?? !!(o.replay || o.strategy) });
@@ -167,7 +167,7 @@ function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy |
     if (subject) {
       // the recorded decisions, or (a run that kept no log) the seed's own strategy again: the same run
       const { steps, m: m2 } = watch(subject, (tracer) => {
-        const mm = buildMachine(s, from ? new ReplayStrategy(from) : seeded(o.seed, s, o.search), { ...machineOverrides(o), recordSchedule: false });
+        const mm = buildMachine(s, from ? new ReplayStrategy(from) : seeded(o.seed, s, o.search, o.maxSteps), { ...machineOverrides(o), recordSchedule: false });
         mm.tracer = tracer;
         mm.run();
         return mm;
@@ -204,10 +204,10 @@ function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy |
   };
 }
 
-/** The strategy a run from `seed` uses: uniform random (or PCT) with the scenario's preemption and drain rates. */
-function seeded(seed: number, s: Scenario, search?: Search): Strategy {
+/** The strategy a run from `seed` uses: uniform random (or PCT: k defaults to the run's step budget) with the scenario's preemption and drain rates. */
+function seeded(seed: number, s: Scenario, search?: Search, maxSteps?: number): Strategy {
   const drain = s.machine.drain_rate ?? seedDrainRate(seed);
-  if (search) return new PctStrategy(seed, s.machine.cpus, { depth: search.depth, expected: search.expected ?? s.limits.steps }, s.machine.preempt_rate, drain);
+  if (search) return new PctStrategy(seed, s.machine.cpus, { depth: search.depth, expected: search.expected ?? maxSteps ?? s.limits.steps }, s.machine.preempt_rate, drain);
   return new RandomStrategy(seed, s.machine.preempt_rate, drain);
 }
 
