@@ -161,10 +161,10 @@ function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy |
   let story: string[] | undefined;
   // the story replays the run: from its log, or (no log kept) from the schedule it replayed or its seed (null);
   // a run under another strategy, or a replay that went on under the seed after a divergence, cannot be rebuilt
-  const from = m.schedule.keep ? m.schedule.snapshot() : o.strategy || replay?.diverged ? undefined : o.replay ?? null;
-  if (o.story && m.bug && from !== undefined) {
+  if (o.story && m.bug && (m.schedule.keep || !(o.strategy || replay?.diverged))) {
     const subject = findSubject(m);
     if (subject) {
+      const from = m.schedule.keep ? m.schedule.snapshot() : o.replay ?? null;
       // the recorded decisions, or (a run that kept no log) the seed's own strategy again: the same run
       const { steps, m: m2 } = watch(subject, (tracer) => {
         const mm = buildMachine(s, from ? new ReplayStrategy(from) : seeded(o.seed, s, o.search, o.maxSteps), { ...machineOverrides(o), recordSchedule: false });
