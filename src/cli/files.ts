@@ -4,7 +4,7 @@
  * errors as one line (an InputError: exit 2). An output path is checked before
  * any work (checkWritable), so a long run does not end in a file it cannot write.
  */
-import { accessSync, constants, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync, openSync, writeSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InputError } from './errors.ts';
 
@@ -63,9 +63,18 @@ export function checkWritable(flag: string, file: string): void {
 }
 
 export function writeText(flag: string, file: string, text: string): void {
+  writeChunks(flag, file, [text]);
+}
+
+/** Write `chunks` one after another (a text too long for one string: a replay file of millions of decisions). */
+export function writeChunks(flag: string, file: string, chunks: Iterable<string>): void {
+  let fd = -1;
   try {
-    writeFileSync(file, text);
+    fd = openSync(file, 'w');
+    for (const c of chunks) writeSync(fd, c);
   } catch (e) {
     throw new InputError(`${flag}: cannot write ${file} (${errnoText(e)})`);
+  } finally {
+    if (fd >= 0) closeSync(fd);
   }
 }

@@ -8,11 +8,11 @@ import type { Machine } from '../kernel/machine.ts';
 import { fmtSecs } from '../kernel/reports.ts';
 import { siteKey, startRun, type RunResult, type Search } from '../scenario/run.ts';
 import type { Scenario } from '../scenario/schema.ts';
-import { writeScheduleText } from '../sched/schedule-file.ts';
+import { scheduleTextChunks } from '../sched/schedule-file.ts';
 import { formatRun, jsonRun } from '../report/dmesg.ts';
 import { fmtStepLine, TRACE_HEADER } from '../report/ftrace.ts';
 import { EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, InputError } from './errors.ts';
-import { checkWritable, writeText } from './files.ts';
+import { checkWritable, writeChunks } from './files.ts';
 import type { CliIO } from './index.ts';
 import { Progress } from './progress.ts';
 import { colorOption, hazptrOption, hazsimCommand, depthOption, memoryModelOption, pctStepsOption, mutantOption, searchOf, strategyOption, parseIntArg, parseStepsArg, runFlags, useColor, versionFlags, type VersionFlags } from './options.ts';
@@ -56,7 +56,7 @@ export function saveSchedule(flag: string, path: string, r: RunResult, rec: Reco
     ...rec.extra,
     outcome: r.bug ? r.bug.signature : r.outcome,
   };
-  writeText(flag, path, writeScheduleText(r.schedule, header, (t) => r.tasks[t], siteKey));
+  writeChunks(flag, path, scheduleTextChunks(r.schedule, header, (t) => r.tasks[t], siteKey));
 }
 
 /** Steps between two looks at the clock and at Ctrl-C (about 15 ms of a run). */

@@ -32,22 +32,32 @@ export interface ScheduleFile {
   siteKeys: string[];
 }
 
-export function writeScheduleText(
+/** A schedule as the text of a replay file, in pieces of at most 65,536 decisions (a long run's file is more than one string can hold). */
+export function* scheduleTextChunks(
   sched: Schedule,
   header: Record<string, string>,
   taskName: (id: number) => string,
   siteKey: (id: number) => string,
-): string {
-  const out: string[] = ['# hazsim schedule v1'];
-  for (const [k, v] of Object.entries(header)) out.push(`# ${k}: ${v}`);
-  out.push(`# decisions: ${sched.length}`);
-  for (let i = 0; i < sched.length; i++) {
-    const cpu = sched.cpu[i] >= 0 ? `@cpu${sched.cpu[i]}` : '@-';
-    const task = sched.task[i] >= 0 ? taskName(sched.task[i]).replace(/\s/g, '_') : '-';
-    const site = sched.site[i] >= 0 ? siteKey(sched.site[i]) : '-';
-    out.push(`${i} ${DECISION_NAMES[sched.kind[i]]} ${sched.chosen[i]}/${sched.n[i]} ${cpu} ${task} ${site}`);
+): Generator<string> {
+  const head: string[] = ['# hazsim schedule v1'];
+  for (const [k, v] of Object.entries(header)) head.push(`# ${k}: ${v}`);
+  head.push(`# decisions: ${sched.length}`);
+  yield head.join('\n') + '\n';
+  const names = new Map<number, string>();
+  for (let lo = 0; lo < sched.length; lo += 65536) {
+    const out: string[] = [];
+    for (let i = lo; i < Math.min(sched.length, lo + 65536); i++) {
+      const cpu = sched.cpu[i] >= 0 ? `@cpu${sched.cpu[i]}` : '@-';
+      let task = '-';
+      if (sched.task[i] >= 0) {
+        task = names.get(sched.task[i]) ?? taskName(sched.task[i]).replace(/\s/g, '_');
+        names.set(sched.task[i], task);
+      }
+      const site = sched.site[i] >= 0 ? siteKey(sched.site[i]) : '-';
+      out.push(`${i} ${DECISION_NAMES[sched.kind[i]]} ${sched.chosen[i]}/${sched.n[i]} ${cpu} ${task} ${site}`);
+    }
+    yield out.join('\n') + '\n';
   }
-  return out.join('\n') + '\n';
 }
 
 export function readScheduleFile(file: string): ScheduleFile {
