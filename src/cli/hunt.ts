@@ -123,19 +123,13 @@ function firstCommon(x: Slice, y: Slice): number | undefined {
 }
 
 /** What a hunt is: the first line of its --out file, repeated in the summary. */
-interface HuntInfo {
+/** A hunt's header line: the range, and the flags it ran its seeds with (VersionFlags: --hazptr ... --pct-steps, when given). */
+interface HuntInfo extends VersionFlags {
   scenario: string;
   seeds: string;
   shard: string | null;
   steps?: number | null;
   bootarg?: string | null;
-  /** --hazptr, --mutant, --memory-model, --strategy, --depth, --pct-steps, when given */
-  hazptr?: string;
-  mutant?: string;
-  memoryModel?: string;
-  strategy?: string;
-  depth?: string;
-  pctSteps?: string;
 }
 
 /** How a hunt ran its seeds, as one phrase: two hunts whose phrases differ cannot be resumed or merged as one. */

@@ -371,7 +371,10 @@ export class Machine {
     for (let c = 0; c < this.sb.length; c++) {
       if (c === cpu.id || this.sb[c].n === 0) continue;
       const j = this.sb[c].newest(x);
-      if (j >= 0 && (by < 0 || this.sb[c].time[j] > this.sb[by].time[byI])) [by, byI] = [c, j];
+      if (j >= 0 && (by < 0 || this.sb[c].time[j] > this.sb[by].time[byI])) {
+        by = c;
+        byI = j;
+      }
     }
     if (by >= 0) {
       const b = this.sb[by];
