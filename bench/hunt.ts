@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
 import { loadScenario } from '../src/scenario/load.ts';
 import { runScenario } from '../src/scenario/run.ts';
+import { startWorker } from '../src/cli/workers.ts';
 
 const SCENARIO = 'scenarios/hazptrtorture-preempt.yaml';
 const GPF = 'general-protection-fault | hazptr_synchronize_overflow_list < hazptr_synchronize < hazptr_torture_writer < kthread';
@@ -19,6 +20,23 @@ function hunt(jobs: number, seeds: string, steps: number): number {
   spawnSync('./bin/hazsim', ['hunt', SCENARIO, '--seeds', seeds, '--jobs', String(jobs), '--steps', String(steps)], { stdio: 'ignore' });
   return (performance.now() - t0) / 1000;
 }
+
+/** A hunt worker's start-up: from startWorker() to the result of a 1-step run (bundle already made). */
+async function workerStart(): Promise<number> {
+  const scenario = loadScenario(SCENARIO);
+  const t0 = performance.now();
+  const w = startWorker(new URL('../src/cli/hunt-worker.ts', import.meta.url), { scenario, steps: 1 });
+  await new Promise((resolve) => {
+    w.once('message', resolve);
+    w.postMessage(1);
+  });
+  const dt = (performance.now() - t0) / 1000;
+  await w.terminate();
+  return dt;
+}
+await workerStart(); // makes the bundle if the sources changed
+const starts = [await workerStart(), await workerStart(), await workerStart()];
+console.log(`hunt worker start-up (thread start to the first result of a 1-step run): best ${Math.min(...starts).toFixed(3)} s of 3 (${starts.map((x) => x.toFixed(3)).join(', ')})`);
 
 const N = 24;
 const STEPS = 1_200_000; // the readers start at 0.1 s simulated (1 M steps): most seeds fail between 1.0 and 1.2 M

@@ -14,13 +14,14 @@
  * bootarg}}), so merge can tell how far an unfinished shard got.
  */
 import { appendFileSync, existsSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { Command } from 'commander';
 import { loadScenario } from '../scenario/load.ts';
 import { EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, InputError } from './errors.ts';
 import { checkWritable, readText, writeText } from './files.ts';
 import type { CliIO } from './index.ts';
-import type { SeedResult } from './hunt-worker.ts';
+import type { HuntWorkerData, SeedResult } from './hunt-worker.ts';
+import { startWorker } from './workers.ts';
 import { colorOption, hazptrOption, hazsimCommand, depthOption, memoryModelOption, pctStepsOption, mutantOption, searchOf, strategyOption, parseIntArg, parseJobsArg, parseStepsArg, runFlags, versionFlags, type VersionFlags } from './options.ts';
 import { Progress } from './progress.ts';
 
@@ -175,7 +176,7 @@ function replayHint(h: { scenario: string; steps?: number | null; bootarg?: stri
   return (seed) => hazsimCommand(['run', h.scenario, '--seed', seed, ...runFlags(h.steps ?? undefined, h.bootarg ?? undefined, versionFlags(h))]);
 }
 
-const WORKER_URL = new URL('./hunt-worker.ts', import.meta.url).href;
+const WORKER_URL = new URL('./hunt-worker.ts', import.meta.url);
 /** the help's example: a minute's hunt with more than one signature */
 const HUNT_EXAMPLE = 'scenarios/hazptrtorture-preempt-kasan.yaml';
 
@@ -209,8 +210,8 @@ export function huntCommand(io: CliIO): Command {
       const steps = parseStepsArg(opts.steps);
       if (opts.resume && !opts.out) throw new InputError('--resume needs --out FILE');
       if (opts.out) checkWritable('--out', opts.out);
-      loadScenario(file, opts.bootarg, versionFlags(opts)); // bad input is reported here, once, before any worker starts
-      searchOf(opts);
+      const scenario = loadScenario(file, opts.bootarg, versionFlags(opts)); // bad input is reported here, once, before any worker starts
+      const search = searchOf(opts);
       const info: HuntInfo = { scenario: file, seeds: `${a}..${b}`, shard: shard ? `${shard[0]}/${shard[1]}` : null, steps: steps ?? null, bootarg: opts.bootarg ?? null, ...versionFlags(opts) };
       const prior = opts.out && opts.resume && existsSync(opts.out) ? readOutFile(opts.out) : { doneThrough: -Infinity, failures: [] as Failure[] };
       // a resumed hunt runs its seeds as the file's did, or its counts would mix two kinds of run
@@ -241,7 +242,6 @@ export function huntCommand(io: CliIO): Command {
       await new Promise<void>((resolve, reject) => {
         const workers: Worker[] = [];
         let live = 0;
-        const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL)}); })`;
         const finish = (e?: unknown) => {
           for (const w of workers) void w.terminate();
           if (e === undefined) resolve();
@@ -282,7 +282,7 @@ export function huntCommand(io: CliIO): Command {
           progress.hunt(done, all.length, bySig);
         };
         for (let j = 0; j < Math.min(jobs, Math.max(1, seeds.length)); j++) {
-          const w = new Worker(boot, { eval: true, workerData: { file, bootarg: opts.bootarg, steps, over: versionFlags(opts) } });
+          const w = startWorker(WORKER_URL, { scenario, steps, search } satisfies HuntWorkerData);
           workers.push(w);
           live++;
           w.on('message', (r: SeedResult) => {

@@ -7,7 +7,7 @@
  * budget, as the control. Jobs run different mutants; the table is printed in
  * catalogue order whatever their timing.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { Command } from 'commander';
 import { versionNames, versions } from '../hazptr/index.ts';
 import type { Mutant } from '../hazptr/mutant.ts';
@@ -20,20 +20,20 @@ import type { CliIO } from './index.ts';
 import { colorOption, hazsimCommand, memoryModelOption, parseIntArg, parseJobsArg, useColor } from './options.ts';
 import type { MemoryModel } from '../kernel/tso.ts';
 import { Progress } from './progress.ts';
+import { startWorker } from './workers.ts';
 
-const WORKER_URL = new URL('./mutants-worker.ts', import.meta.url).href;
+const WORKER_URL = new URL('./mutants-worker.ts', import.meta.url);
 
 /** Run `names` (null: the control) on `jobs` workers; results in the order of `names`. */
 async function runPool(version: string, memoryModel: string | undefined, names: (string | null)[], budget: Budget, jobs: number, onDone: (r: MutantResult) => void): Promise<MutantResult[]> {
   const results = new Map<string | null, MutantResult>();
   let next = 0;
   await new Promise<void>((resolve, reject) => {
-    const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL)}); })`;
     const workers: Worker[] = [];
     let live = 0;
     const feed = (w: Worker) => w.postMessage(next < names.length ? names[next++] : undefined);
     for (let j = 0; j < Math.min(jobs, names.length); j++) {
-      const w = new Worker(boot, { eval: true, workerData: { version, budget, memoryModel } });
+      const w = startWorker(WORKER_URL, { version, budget, memoryModel });
       workers.push(w);
       live++;
       w.on('message', (r: MutantResult) => {

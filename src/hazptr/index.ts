@@ -17,3 +17,12 @@ export function versionOf(name: string, debug = false): HazptrVersion {
   const v = versions[name];
   return debug && v.debug ? v.debug : v;
 }
+
+/**
+ * The version a scenario runs, as one word: `v5`, `v5-detach+debug` (the form
+ * `--hazptr` takes and schedule files record), and the mutant if any:
+ * `v5-detach mutant acquire-no-mb`.
+ */
+export function hazptrLabel(s: { hazptr: string; hazptr_debug?: boolean; hazptr_mutant?: string }): string {
+  return `${s.hazptr}${s.hazptr_debug ? '+debug' : ''}${s.hazptr_mutant ? ` mutant ${s.hazptr_mutant}` : ''}`;
+}

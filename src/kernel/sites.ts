@@ -27,6 +27,20 @@ export interface Site {
   desc: string;
 }
 
+/**
+ * Per site, a 32-bit FNV-1a hash of what it is (file, function, line, desc):
+ * what the schedule digest folds in, rather than the site's number, which
+ * depends on the order modules were loaded in (a CLI process, a hunt worker and
+ * a test load different sets of modules).
+ */
+export const siteHash: number[] = [];
+
+function fnv(text: string): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return h;
+}
+
 export const functions: KFunction[] = [];
 export const sites: Site[] = [];
 
@@ -51,6 +65,7 @@ export function memoryDriven(...fns: KFunction[]): void {
 
 export function site(fn: KFunction, line: number, stmt: string, desc: string): number {
   sites.push({ id: sites.length, fn, line, stmt, desc });
+  siteHash.push(fnv(`${fn.file}\0${fn.name}\0${line}\0${desc}`));
   return sites.length - 1;
 }
 

@@ -28,14 +28,7 @@ export function loadScenario(file: string, bootarg?: string, over: Overrides = {
   return parseScenario(readText(file, 'scenario'), file, bootarg, over);
 }
 
-/**
- * The version a scenario runs, as one word: `v5`, `v5-detach+debug` (the form
- * `--hazptr` takes and schedule files record), and the mutant if any:
- * `v5-detach mutant acquire-no-mb`.
- */
-export function hazptrLabel(s: Pick<Scenario, 'hazptr' | 'hazptr_debug' | 'hazptr_mutant'>): string {
-  return `${s.hazptr}${s.hazptr_debug ? '+debug' : ''}${s.hazptr_mutant ? ` mutant ${s.hazptr_mutant}` : ''}`;
-}
+export { hazptrLabel } from '../hazptr/index.ts';
 
 /** `--hazptr NAME[+debug]`: the version, checked; bad input names the flag. */
 export function parseHazptrArg(v: string): { hazptr: string; hazptr_debug?: true } {

@@ -16,7 +16,7 @@ import { Schedule } from '../sched/schedule.ts';
 import type { Strategy } from '../sched/strategy.ts';
 import type { Scenario } from './schema.ts';
 import { buildMachine } from './workload.ts';
-import { hazptrLabel } from './load.ts';
+import { hazptrLabel } from '../hazptr/index.ts';
 import { findSubject, tell, watch } from './story.ts';
 import { taskColumns, type StepLine } from '../report/ftrace.ts';
 import { staleStory } from '../report/tso.ts';

@@ -11,6 +11,8 @@
  * digest is the same either way.
  */
 
+import { siteHash } from '../kernel/sites.ts';
+
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 16777619;
 
@@ -134,9 +136,9 @@ export class Schedule {
 
 }
 
-/** One decision into the FNV-1a digest: kind, choice, site (as Int16, as the log keeps it). */
+/** One decision into the FNV-1a digest: kind, choice, and the site's hash (sites.ts: the same whatever the order modules loaded in; -1, none, as 0xffff). */
 function fold(h: number, kind: number, chosen: number, site: number): number {
   h = Math.imul(h ^ kind, FNV_PRIME);
   h = Math.imul(h ^ chosen, FNV_PRIME);
-  return Math.imul(h ^ (((site << 16) >> 16) & 0xffff), FNV_PRIME);
+  return Math.imul(h ^ (site >= 0 ? siteHash[site] : 0xffff), FNV_PRIME);
 }
