@@ -66,8 +66,8 @@ export function fault(m: Machine, cpu: Cpu, t: Task, f: Port, write: boolean): v
   } else if (sh === SH_STACK_DEAD) {
     const r = mem.regionOf(x);
     const owner = r ? m.tasks[r.owner] : undefined;
-    let frame: string | undefined;
-    for (const [a, fi] of mem.deadFrames) if (x >= a && x < a + fi.size) frame = `${fi.fn} (frame [${mem.fmtPx(a)}, ${mem.fmtPx(a + fi.size)}))`;
+    const fi = mem.deadFrameAt(x);
+    const frame = fi && `${fi.fn} (frame [${mem.fmtPx(fi.addr)}, ${mem.fmtPx(fi.addr + fi.size)}))`;
     post.push('', `The buggy address belongs to stack of task ${owner ? `${owner.comm}/${owner.pid}` : '?'}`,
       ...(frame ? [` and is located in frame ${frame}, which has returned`] : []));
   }

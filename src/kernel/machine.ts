@@ -207,7 +207,7 @@ export class Machine {
   }
 
   stackPop(t: Task, addr: number, size: number, fn: string): void {
-    this.mem.frameLeave({ addr, size, fn, pid: t.pid, comm: t.comm });
+    this.mem.frameLeave(addr, size, fn);
     t.stackTop = addr + Math.ceil(size / 16) * 16;
   }
 
@@ -413,7 +413,8 @@ export class Machine {
   /** An access the machine refuses: unmapped, non-canonical, misaligned, or (KASAN) not live. */
   private refused(x: number): boolean {
     const mem = this.mem;
-    return !(x >= MEM_BASE && x < mem.end) || x % 8 !== 0 || (mem.kasan && mem.shadow[(x - MEM_BASE) / 8] !== SH_LIVE);
+    // in range, x is below 2^31, so x & 7 is exact (x % 8 on a double is a call to fmod)
+    return !(x >= MEM_BASE && x < mem.end) || (x & 7) !== 0 || (mem.kasan && mem.shadow[(x - MEM_BASE) >>> 3] !== SH_LIVE);
   }
 
   private stepCpu(cpu: Cpu): void {

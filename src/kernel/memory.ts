@@ -37,14 +37,6 @@ export interface HeapObject {
   live: boolean;
 }
 
-export interface StackFrameInfo {
-  addr: number;
-  size: number;
-  fn: string;
-  pid: number;
-  comm: string;
-}
-
 export class Memory {
   words: Float64Array;
   shadow: Uint8Array;
@@ -62,8 +54,14 @@ export class Memory {
   private partial = new Map<number, number>(); // class -> page address with room
   private quarantine: number[] = [];
   readonly objects = new Map<number, HeapObject>();
-  /** dead stack frames, by address, for stack-use-after-return reports */
-  readonly deadFrames = new Map<number, StackFrameInfo>();
+  /**
+   * Stack frames that returned, for stack-use-after-return reports: by the word
+   * a frame starts at, its function and size (frameEnter clears its own start;
+   * deadFrameAt finds the frame covering an address). Plain arrays indexed by
+   * word: a call and a return cost two stores, no Map operation, no object.
+   */
+  private readonly deadFn: (string | undefined)[] = [];
+  private readonly deadSize: number[] = [];
   private staticTop = 0;
   private staticRegion: Region;
   percpuSize = 0;
@@ -179,15 +177,32 @@ export class Memory {
 
   /** A frame comes alive (a function with locals on the stack was entered). */
   frameEnter(addr: number, size: number): void {
-    this.shadow.fill(SH_LIVE, (addr - MEM_BASE) / 8, (addr + size - MEM_BASE) / 8);
-    this.deadFrames.delete(addr);
+    const lo = (addr - MEM_BASE) >>> 3;
+    const hi = (addr + size - MEM_BASE) >>> 3;
+    const sh = this.shadow;
+    for (let k = lo; k < hi; k++) sh[k] = SH_LIVE; // a few words: a loop beats a fill() call
+    if (this.deadFn[lo] !== undefined) this.deadFn[lo] = undefined;
   }
 
   /** A frame returned: with KASAN its bytes are poisoned until reused. */
-  frameLeave(info: StackFrameInfo): void {
+  frameLeave(addr: number, size: number, fn: string): void {
     if (!this.kasan) return;
-    this.shadow.fill(SH_STACK_DEAD, (info.addr - MEM_BASE) / 8, (info.addr + info.size - MEM_BASE) / 8);
-    this.deadFrames.set(info.addr, info);
+    const lo = (addr - MEM_BASE) >>> 3;
+    const hi = (addr + size - MEM_BASE) >>> 3;
+    const sh = this.shadow;
+    for (let k = lo; k < hi; k++) sh[k] = SH_STACK_DEAD;
+    this.deadFn[lo] = fn;
+    this.deadSize[lo] = size;
+  }
+
+  /** The returned frame that covers x, nearest below it (within a stack, THREAD_SIZE). */
+  deadFrameAt(x: number): { addr: number; size: number; fn: string } | undefined {
+    const k0 = (x - MEM_BASE) >>> 3;
+    for (let k = k0; k >= 0 && k > k0 - 2048; k--) {
+      const fn = this.deadFn[k];
+      if (fn !== undefined && x < MEM_BASE + k * 8 + this.deadSize[k]) return { addr: MEM_BASE + k * 8, size: this.deadSize[k], fn };
+    }
+    return undefined;
   }
 
   // ---- kmalloc / kfree ---------------------------------------------------------
