@@ -39,6 +39,7 @@ export function formatRun(r: RunResult, o: FormatOptions): string[] {
   if (f) {
     const lines = oopsLines(f, { release: RELEASE, preempt: r.preempt, seed: r.seed });
     lines.forEach((l, i) => out.push(`${ts(f.time)} ${i === 0 || (f.kind === 'kasan' && i === 1) ? c.red.bold(l) : l}`));
+    if (r.slice) out.push(...r.slice);
     if (r.story) out.push(...r.story);
     if (r.history.length) {
       out.push(`hazsim: the last ${r.history.length} steps before the report:`);

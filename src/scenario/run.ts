@@ -18,6 +18,9 @@ import type { Scenario } from './schema.ts';
 import { buildMachine } from './workload.ts';
 import { hazptrLabel } from '../hazptr/index.ts';
 import { findSubject, tell, watch } from './story.ts';
+import { causalSlice } from './slice.ts';
+import { StepLog } from './steplog.ts';
+import { formatSlice } from '../report/slice.ts';
 import { taskColumns, type StepLine } from '../report/ftrace.ts';
 import { staleStory } from '../report/tso.ts';
 
@@ -87,6 +90,8 @@ export interface RunResult {
   scheduleDigest: string;
   /** the race, step by step, when asked for and a ctx could be found (see story.ts) */
   story?: string[];
+  /** with story: the causal slice from the faulting access back (slice.ts, report/slice.ts) */
+  slice?: string[];
   /** with onDivergence 'continue': where the replay stopped matching */
   diverged?: { index: number; message: string };
   /** task names by id ("comm/pid"), for schedule files */
@@ -159,26 +164,36 @@ function machineOverrides(o: RunOptions): Partial<MachineConfig> {
 
 function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy | undefined): RunResult {
   let story: string[] | undefined;
+  let slice: string[] | undefined;
   // the story replays the run: from its log, or (no log kept) from the schedule it replayed or its seed (null);
   // a run under another strategy, or a replay that went on under the seed after a divergence, cannot be rebuilt
   if (o.story && m.bug && (m.schedule.keep || !(o.strategy || replay?.diverged))) {
     const subject = findSubject(m);
+    const from = m.schedule.keep ? m.schedule.snapshot() : o.replay ?? null;
+    // the recorded decisions, or (a run that kept no log) the seed's own strategy again: the same run;
+    // one replay feeds both the story's watcher and the slice's step log
+    let log: StepLog | undefined;
+    const replayed = (tracer?: (r: StepRecord) => void) => {
+      const mm = buildMachine(s, from ? new ReplayStrategy(from) : seeded(o.seed, s, o.search, o.maxSteps), { ...machineOverrides(o), recordSchedule: false });
+      const l = (log = new StepLog(mm));
+      mm.tracer = tracer ? (r) => { l.add(r); tracer(r); } : l.add;
+      mm.run();
+      return mm;
+    };
+    let m2: Machine;
     if (subject) {
-      const from = m.schedule.keep ? m.schedule.snapshot() : o.replay ?? null;
-      // the recorded decisions, or (a run that kept no log) the seed's own strategy again: the same run
-      const { steps, m: m2 } = watch(subject, (tracer) => {
-        const mm = buildMachine(s, from ? new ReplayStrategy(from) : seeded(o.seed, s, o.search, o.maxSteps), { ...machineOverrides(o), recordSchedule: false });
-        mm.tracer = tracer;
-        mm.run();
-        return mm;
-      });
-      story = tell(subject, steps, m2);
-    }
+      const w = watch(subject, replayed);
+      m2 = w.m;
+      story = tell(subject, w.steps, m2);
+    } else m2 = replayed();
+    const sl = causalSlice(log!, m2, subject);
+    if (sl) slice = formatSlice(sl, m2, subject);
     const tso = staleStory(m);
     if (tso.length) story = [...(story ?? []), ...tso];
   }
   return {
     story,
+    slice,
     diverged: replay?.diverged ?? undefined,
     tasks: m.tasks.map((_, i) => taskName(m, i)),
     scenario: s.name,

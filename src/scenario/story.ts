@@ -244,7 +244,7 @@ export function tell(subject: Subject, steps: StoryStep[], m: Machine): string[]
  * ("hazptr_torture_" is all of the module's kthreads: TASK_COMM_LEN cuts the
  * names): the function below kthread() in its call trace as the run left it.
  */
-function kthreadNames(m: Machine, tasks: number[]): string {
+export function kthreadNames(m: Machine, tasks: number[]): string {
   const byFn = new Map<string, string[]>();
   for (const id of tasks.sort((a, b) => m.tasks[a].pid - m.tasks[b].pid)) {
     const t = m.tasks[id];

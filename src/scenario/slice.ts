@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * The causal slice of a failing run: from the faulting access back, along
+ * reads-from (who stored the value a load read) and program order within one
+ * invocation of a hazptr function (which loads fed a store, or gave a load its
+ * address), across the whole run, kept small by relevance. report/slice.ts
+ * prints it; bisect (scenario/bisect.ts) uses its steps to know which decisions
+ * must stay.
+ *
+ * The run is replayed with a StepLog (steplog.ts) as its tracer. The slice
+ * starts at the faulting access (the op the faulting task was about to make
+ * when the report stopped the machine: a GPF's dereference of the poison, the
+ * access KASAN caught) or, for a WARN, the warning task's last load. From each
+ * step taken it follows:
+ *
+ *  - rf: a load's (or RMW's) reads-from store;
+ *  - addr: the earlier load of the same invocation whose value is the base of
+ *    this step's address (the pointer it dereferences);
+ *  - val: for a store, the earlier load of the same invocation that loaded the
+ *    pointer it stores;
+ *  - po: for a store, the earlier loads of the same invocation on relevant
+ *    words (its control and data inputs: ctx->slot, the node, the list head);
+ *  - race: stores by other tasks, during an invocation taken, to the relevant
+ *    words that invocation accessed (what changed under it);
+ *  - alloc: the kmalloc that handed out the object a step touches, and the
+ *    kfree before it.
+ *
+ * Relevance ranks words: the subject object (the hazptr_ctx, or the heap object
+ * holding it) and words that were made to point into it (list heads, the nodes
+ * before it, the per-CPU slot's ctx field) first; words a pointer stored in it
+ * names (ctx->slot's per-CPU slot, pprev's list head) next; the rest (lock
+ * words, generation counters) are not followed. The slice takes the most
+ * relevant steps nearest the fault first, up to a budget of steps.
+ */
+import { MEM_BASE } from '../kernel/addr.ts';
+import type { Machine } from '../kernel/machine.ts';
+import { OP_CMPXCHG, OP_DRAIN, OP_KFREE, OP_KMALLOC, OP_LOAD, OP_STORE, OP_XCHG } from '../kernel/port.ts';
+import { StepLog } from './steplog.ts';
+import type { Subject } from './story.ts';
+
+export type Edge = 'start' | 'rf' | 'addr' | 'val' | 'po' | 'race' | 'alloc';
+
+export interface Slice {
+  log: StepLog;
+  /** the rows taken, oldest first */
+  rows: number[];
+  /** per row taken: how it was reached, and from which row */
+  why: Map<number, { edge: Edge; from: number }>;
+  /** the row the slice starts at (the faulting access, appended to the log: `fault` true) */
+  start: number;
+  fault: boolean;
+  /** per row: 3 the subject object and links into it, 2 words its pointers name, 0 the rest */
+  rel: (row: number) => number;
+  /** the words outside the subject object that point at `target` just before `row`, with the row that stored it */
+  pointing: (target: number, row: number) => { addr: number; row: number }[];
+}
+
+/** How far program order is followed back within one invocation (rows). */
+const PO_WINDOW = 96;
+/** Invocations longer than this (rows of the whole run between their first and last row) are not scanned for races. */
+const RACE_SPAN = 4096;
+
+/**
+ * Append the access that faulted as the log's last row: the op the faulting
+ * task's top frame was making when the machine refused it (it is not a step,
+ * so no tracer saw it). Returns the row, or -1 (no fault: a WARN or a hang).
+ */
+export function appendFault(log: StepLog, m: Machine): number {
+  const b = m.bug;
+  if (!b || !['general-protection-fault', 'kasan', 'page-fault', 'null-pointer-dereference'].includes(b.kind)) return -1;
+  const t = m.tasks.find((x) => x.pid === b.pid);
+  if (!t || t.fdepth === 0) return -1;
+  const f = t.frames[t.fdepth - 1];
+  if (f.addr !== m.faultAddr) return -1;
+  log.add({ t: m.now, cpu: t.cpu, task: t.id, site: f.site, kind: f.kind, addr: f.addr, val: f.kind === OP_LOAD ? 0 : f.val, flags: 0 });
+  log.steps--; // not a step
+  return log.n - 1;
+}
+
+/** The slice of the run `log` recorded, from the fault (or a WARN's last load), `budget` steps at most. */
+export function causalSlice(log: StepLog, m: Machine, subject: Subject | undefined, budget = 40): Slice | undefined {
+  let start = appendFault(log, m);
+  const fault = start >= 0;
+  if (!fault && m.bug) {
+    // a WARN or another report: the reporting task's last load
+    const t = m.tasks.find((x) => x.pid === m.bug!.pid);
+    for (let i = log.n - 1; i >= 0 && t; i--) if (log.task[i] === t.id && log.kind[i] === OP_LOAD) { start = i; break; }
+  }
+  if (start < 0) return undefined;
+  const { rel, pointing } = relevance(log, m, subject);
+  const why = new Map<number, { edge: Edge; from: number }>();
+  // candidates: best relevance first, then fewest edges from the fault, then the latest
+  const cand: { row: number; depth: number; edge: Edge; from: number }[] = [{ row: start, depth: 0, edge: 'start', from: -1 }];
+  const offer = (row: number, depth: number, edge: Edge, from: number) => {
+    if (row < 0 || why.has(row)) return;
+    if (rel(row) < 2 && edge !== 'alloc') return;
+    cand.push({ row, depth, edge, from });
+  };
+  const { before: allocs, nextFree } = allocationRows(log, m);
+  while (cand.length && why.size < budget) {
+    let b = 0;
+    for (let k = 1; k < cand.length; k++) {
+      const x = cand[k];
+      const y = cand[b];
+      const sx = rel(x.row) * 4 - x.depth;
+      const sy = rel(y.row) * 4 - y.depth;
+      if (sx > sy || (sx === sy && x.row > y.row)) b = k;
+    }
+    const c = cand[b];
+    cand[b] = cand[cand.length - 1];
+    cand.pop();
+    if (why.has(c.row)) continue;
+    why.set(c.row, { edge: c.edge, from: c.from });
+    const i = c.row;
+    const d = c.depth + 1;
+    const k = log.kind[i];
+    const isLoad = k === OP_LOAD || k === OP_CMPXCHG || k === OP_XCHG;
+    const isStore = k === OP_STORE || k === OP_CMPXCHG || k === OP_XCHG;
+    if (isLoad && log.link[i] >= 0) offer(log.link[i], d, 'rf', i);
+    // program order within the invocation: the pointer dereferenced, the value stored, the relevant inputs
+    let addrDep = -1;
+    let valDep = -1;
+    let po = 0;
+    for (let j = log.prev[i], n = 0; j >= 0 && n < PO_WINDOW; j = log.prev[j], n++) {
+      if (log.kind[j] !== OP_LOAD) continue;
+      const v = log.val[j];
+      if (addrDep < 0 && v >= 0x1000 && log.addr[i] - v >= 0 && log.addr[i] - v < 64) addrDep = j;
+      if (isStore && valDep < 0 && v >= MEM_BASE && v === log.val[i]) valDep = j;
+      if (isStore && po < 4 && rel(j) >= 3 && j !== addrDep && j !== valDep) {
+        offer(j, d + 1, 'po', i);
+        po++;
+      }
+    }
+    if (addrDep >= 0) offer(addrDep, d, 'addr', i);
+    if (valDep >= 0) offer(valDep, d, 'val', i);
+    if (rel(i) >= 3 && log.inv[i] >= 0) for (const r of racing(log, i, rel)) offer(r, d, 'race', i);
+    for (const a of allocs(i)) offer(a, d, 'alloc', i);
+    // a store that makes a word outside the object point into it: the kfree that ends the object's life next (the link outlives it)
+    if (k === OP_STORE && rel(i) >= 3) offer(nextFree(i), d, 'alloc', i);
+  }
+  const rows = [...why.keys()].sort((a, b) => a - b);
+  return { log, rows, why, start, fault, rel, pointing };
+}
+
+/**
+ * The relevance of each row's word (see the top of the file): computed once
+ * over the log from the subject (the object holding the hazptr_ctx).
+ */
+function relevance(log: StepLog, m: Machine, subject: Subject | undefined): { rel: (row: number) => number; pointing: Slice['pointing'] } {
+  if (!subject) return { rel: () => 2, pointing: () => [] };
+  const lo = subject.obj?.addr ?? subject.ctx;
+  const hi = subject.obj ? subject.obj.addr + subject.obj.size : subject.ctx + subject.ctxSize;
+  const inObj = (a: number) => a >= lo && a < hi;
+  const links = new Set<number>();
+  const named = new Set<number>();
+  for (let i = 0; i < log.n; i++) {
+    const k = log.kind[i];
+    if (k !== OP_STORE && k !== OP_XCHG && k !== OP_CMPXCHG) continue;
+    const a = log.addr[i];
+    const v = log.val[i];
+    if (inObj(v) && !inObj(a)) links.add(a);
+    else if (inObj(a) && v >= MEM_BASE && v < m.mem.end && !inObj(v)) named.add(v);
+  }
+  // the plain stores and xchgs to each link word, in order, for pointing() (lists are linked by plain stores)
+  const stores = new Map<number, number[]>();
+  for (const a of links) stores.set(a, []);
+  for (let i = 0; i < log.n; i++) {
+    const k = log.kind[i];
+    if (k === OP_STORE || k === OP_XCHG) stores.get(log.addr[i])?.push(i);
+  }
+  const rel = (row: number) => {
+    const k = log.kind[row];
+    const a = k === OP_KMALLOC ? log.val[row] : log.addr[row];
+    if (inObj(a) || ((k === OP_LOAD || k === OP_STORE || k === OP_XCHG || k === OP_CMPXCHG || k === OP_DRAIN) && inObj(log.val[row]))) return 3;
+    if (links.has(a) || named.has(a)) return 2;
+    return 0;
+  };
+  const pointing = (target: number, row: number) => {
+    const out: { addr: number; row: number }[] = [];
+    for (const [a, l] of stores) {
+      let j = l.length - 1;
+      while (j >= 0 && l[j] >= row) j--;
+      if (j >= 0 && log.val[l[j]] === target) out.push({ addr: a, row: l[j] });
+    }
+    return out.sort((x, y) => x.row - y.row);
+  };
+  return { rel, pointing };
+}
+
+/**
+ * For a row in an invocation: what other tasks did, while that invocation ran,
+ * to the words it used: their stores to relevant words it loaded or stored, and
+ * their loads of the object's words it stored (they read what it was changing).
+ */
+function racing(log: StepLog, i: number, rel: (row: number) => number): number[] {
+  const inv = log.inv[i];
+  const first = log.invFirst[inv];
+  // the invocation's rows: back from i along prev, forward by scanning for the same id
+  const used = new Set<number>();
+  const stored = new Set<number>();
+  const note = (j: number) => {
+    if (rel(j) < 2) return;
+    used.add(log.addr[j]);
+    if (log.kind[j] !== OP_LOAD && rel(j) >= 3) stored.add(log.addr[j]);
+  };
+  let last = i;
+  for (let j = i; j >= 0; j = log.prev[j]) note(j);
+  for (let j = i + 1; j < log.n && j - first < RACE_SPAN; j++) {
+    if (log.inv[j] !== inv) continue;
+    last = j;
+    note(j);
+  }
+  if (last - first > RACE_SPAN) return [];
+  const out: number[] = [];
+  const task = log.task[i];
+  for (let j = first + 1; j < last; j++) {
+    if (log.task[j] === task || log.inv[j] < 0) continue;
+    const k = log.kind[j];
+    const a = log.addr[j];
+    if ((k === OP_STORE || k === OP_XCHG || k === OP_CMPXCHG) ? used.has(a) : k === OP_LOAD && stored.has(a)) out.push(j);
+  }
+  return out;
+}
+
+/**
+ * For a row on a heap object: the kmalloc that handed that object out last
+ * before the row, and the kfree just before that kmalloc (the object's
+ * previous life ended there).
+ */
+function allocationRows(log: StepLog, m: Machine): { before: (row: number) => number[]; nextFree: (row: number) => number } {
+  const byObj = new Map<number, number[]>(); // object address -> its kmalloc/kfree rows, in order
+  for (let i = 0; i < log.n; i++) {
+    const k = log.kind[i];
+    if (k !== OP_KMALLOC && k !== OP_KFREE) continue;
+    const a = k === OP_KMALLOC ? log.val[i] : log.addr[i];
+    if (a === 0) continue;
+    const l = byObj.get(a);
+    if (l) l.push(i);
+    else byObj.set(a, [i]);
+  }
+  const locate = (l: number[], row: number) => {
+    let lo = 0;
+    let hi = l.length; // the first event after the row
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (l[mid] < row) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const before = (row: number) => {
+    const k = log.kind[row];
+    if (k === OP_KMALLOC || k === OP_KFREE || k === OP_DRAIN) return [];
+    const o = m.mem.objectAt(log.addr[row]);
+    const l = o && byObj.get(o.addr);
+    if (!l) return [];
+    for (let j = locate(l, row) - 1; j >= 0; j--) {
+      if (log.kind[l[j]] !== OP_KMALLOC) continue;
+      return j > 0 && log.kind[l[j - 1]] === OP_KFREE ? [l[j], l[j - 1]] : [l[j]];
+    }
+    return [];
+  };
+  /** the first kfree, after a store, of the object its value points into (-1: none) */
+  const nextFree = (row: number) => {
+    const o = m.mem.objectAt(log.val[row]);
+    const l = o && byObj.get(o.addr);
+    if (!l) return -1;
+    for (let j = locate(l, row); j < l.length; j++) if (log.kind[l[j]] === OP_KFREE) return l[j];
+    return -1;
+  };
+  return { before, nextFree };
+}
+
+/** Replay a run with a StepLog as its tracer: `build` makes the machine (its seed or schedule). */
+export function recordRun(build: () => Machine, also?: (r: Parameters<StepLog['add']>[0]) => void): { log: StepLog; m: Machine } {
+  const m = build();
+  const log = new StepLog(m);
+  m.tracer = also ? (r) => { log.add(r); also(r); } : log.add;
+  m.run();
+  return { log, m };
+}
