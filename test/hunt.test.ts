@@ -104,22 +104,24 @@ describe('replay files', () => {
     const body = (s: string) => s.split('\n').filter((l) => !l.startsWith('hazsim: replay:')).join('\n');
     expect(body(b.out)).toBe(body(a.out));
     const text = readFileSync(f, 'utf8');
-    expect(text.split('\n')[0]).toBe('# hazsim schedule v1');
-    expect(text).toMatch(/^\d+ cpu \d+\/4 @cpu\d \S+\/\d+ \S+:/m);
+    expect(text.split('\n')[0]).toBe('# hazsim schedule v2');
+    expect(text).toMatch(/^c\d\/4 t\d+$/m);
   });
 
   it('an edited decision stops the replay with a message naming it; --on-divergence continue goes on', async () => {
     const f = join(dir, 'h.sched');
     await cli(['run', HANDOFF, '--seed', '1', '--save-schedule', f]);
     const lines = readFileSync(f, 'utf8').split('\n');
-    const i = lines.findIndex((l) => /^\d+ cpu 0\/2 /.test(l) && Number(l.split(' ')[0]) > 30);
-    const n = lines[i].split(' ')[0];
-    lines[i] = lines[i].replace(' cpu 0/2 ', ' cpu 1/2 ');
+    // the decisions a v2 line stands for: one, or '= N' of them
+    const before = (j: number) => lines.slice(0, j).reduce((a, l) => a + (/^= \d+/.test(l) ? Number(l.split(' ')[1]) : /^[cpkwrd]\d+\//.test(l) ? 1 : 0), 0);
+    const i = lines.findIndex((l, j) => /^c0\/2 /.test(l) && before(j) > 30);
+    const n = before(i);
+    lines[i] = lines[i].replace(/^c0/, 'c1');
     const g = join(dir, 'h-edited.sched');
     writeFileSync(g, lines.join('\n'));
     const r = await cli(['replay', HANDOFF, g]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(new RegExp(`replay stopped: decision #${n} \\(cpu 1/2\\): recorded at cpu0 `));
+    expect(r.err).toMatch(new RegExp(`replay stopped: decision #${n} \\(cpu1 of 2\\): recorded at cpu1 `));
     const c = await cli(['replay', HANDOFF, g, '--on-divergence', 'continue']);
     expect(c.err).toMatch(new RegExp(`decision #${n} .*continuing under the seeded strategy`));
     expect([0, 1]).toContain(c.code);

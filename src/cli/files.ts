@@ -4,7 +4,7 @@
  * errors as one line (an InputError: exit 2). An output path is checked before
  * any work (checkWritable), so a long run does not end in a file it cannot write.
  */
-import { accessSync, constants, readFileSync, statSync, openSync, writeSync, closeSync } from 'node:fs';
+import { accessSync, constants, readFileSync, readSync, statSync, openSync, writeSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InputError } from './errors.ts';
 
@@ -31,6 +31,44 @@ export function readText(file: string, what: string): string {
     return readFileSync(file, 'utf8');
   } catch (e) {
     throw new InputError(`${file}: cannot read ${what} (${errnoText(e)})`);
+  }
+}
+
+/**
+ * The lines of an input file, one at a time, read in pieces of 1 MiB: a file
+ * larger than a string can hold (a replay file of millions of decisions) reads
+ * in memory proportional to its longest line. Without the line ends.
+ */
+export function* readLines(file: string, what: string): Generator<string> {
+  let fd = -1;
+  const fail = (e: unknown): never => {
+    throw new InputError(`${file}: cannot read ${what} (${errnoText(e)})`);
+  };
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    fail(e);
+  }
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    const decoder = new TextDecoder('utf-8');
+    let rest = '';
+    for (;;) {
+      let got = 0;
+      try {
+        got = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        fail(e);
+      }
+      const text = rest + decoder.decode(buf.subarray(0, got), { stream: got > 0 });
+      const lines = text.split('\n');
+      rest = lines.pop()!;
+      for (const l of lines) yield l;
+      if (got === 0) break;
+    }
+    if (rest) yield rest;
+  } finally {
+    closeSync(fd);
   }
 }
 

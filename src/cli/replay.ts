@@ -86,7 +86,7 @@ export function replayCommand(io: CliIO): Command {
       const scenario = loadScenario(file, bootarg, { ...over, ...(memoryModel !== undefined ? { memoryModel } : {}) });
       checkRecordedFor(sf, schedFile, file, scenario, opts.onDivergence, io.err);
       const r = runScenario(scenario, {
-        seed, maxSteps: steps, replay: sf.schedule, replayNames: { taskNames: sf.taskNames, siteKeys: sf.siteKeys },
+        seed, maxSteps: steps, replay: sf.schedule, replayNames: { tasks: sf.tasks, sites: sf.sites },
         onDivergence: opts.onDivergence, story: !opts.json, search,
         // bisect shrinks a WARN's schedule up to the WARN: the replay stops there too
         stopAtWarn: sf.header['stop-at-warn'] === 'yes',

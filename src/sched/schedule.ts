@@ -32,6 +32,12 @@ export class Schedule {
     (s as { keep: boolean }).keep = false;
     return s;
   }
+  /**
+   * Decoded from a v2 replay file (schedule-file.ts): the seed its defaults
+   * draw from (kind K_DEFAULT, defaults.ts), and its run lines' checks, by the
+   * run's first decision.
+   */
+  defaults?: { seed: number; checks: Map<number, { last: number; check: string }> };
   kind = new Uint8Array(1024);
   n = new Uint32Array(1024);
   chosen = new Uint32Array(1024);
