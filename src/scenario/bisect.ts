@@ -4,11 +4,15 @@
  *
  * 1. the shortest prefix of the recorded decisions after which the fixed
  *    completion of BisectStrategy still fails the same way (binary search);
- * 2. delta debugging over that prefix: chunks of decisions, halving in size,
+ * 2. the causal slice of the recorded failure (slice.ts) pins the decisions
+ *    taken near its steps (PIN_NS, on their CPUs or by their tasks); every
+ *    other decision of the prefix is set to its default in one trial, kept so
+ *    when the signature holds;
+ * 3. delta debugging over that prefix: chunks of decisions, halving in size,
  *    from the end of the prefix backwards, are set back to their default choice
  *    (no preemption, stay on the CPU, ...) and kept so when the signature holds,
  *    until the run budget (--max-runs) is spent;
- * 3. a final run records the resulting schedule exactly, for a replay file.
+ * 4. a final run records the resulting schedule exactly, for a replay file.
  *
  * Deterministic: the same scenario and seed give the same result.
  */
@@ -16,6 +20,11 @@ import { BisectStrategy, depthOf, switchPoints } from '../sched/bisect.ts';
 import type { Scenario } from './schema.ts';
 import { runScenario, type RunResult, type Search } from './run.ts';
 import { fmtStepLine, type StepLine } from '../report/ftrace.ts';
+import { pinnedBySlice } from './slice.ts';
+import { buildMachine } from './workload.ts';
+
+/** Decisions within this much simulated time of a step of the race's causal slice (on its CPU or by its task) are pinned. */
+const PIN_NS = 5_000;
 
 export interface BisectResult {
   original: RunResult;
@@ -58,7 +67,25 @@ export function bisect(s: Scenario, seed: number, o: { maxSteps?: number; maxRun
     o.log(`bisect: prefix search: ${lo}..${hi} of ${rec.length} decisions (${runs} runs)`);
   }
   const prefix = hi;
-  // 2. set chunks of the prefix back to default choices while the failure holds
+  // 2. what the race's slice does not pin goes to its default at once
+  if (prefix > 0) {
+    const pin = pinnedBySlice((st) => buildMachine(s, st, { seed, stopAtWarn: true, recordSchedule: false, ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}) }), rec, PIN_NS);
+    if (pin) {
+      const trial = mask.slice();
+      let free = 0;
+      let pinned = 0;
+      for (let i = 0; i < prefix; i++) {
+        if (pin[i]) pinned++;
+        else if (!trial[i]) (trial[i] = 1), free++;
+      }
+      if (free > 0) {
+        const holds = fails(prefix, trial);
+        if (holds) mask.set(trial);
+        o.log(`bisect: slice: ${pinned} of ${prefix} decisions are near the race's causal slice; the other ${free} at their default at once: ${holds ? 'the failure holds' : 'the failure goes'} (${runs} runs)`);
+      }
+    }
+  }
+  // 3. set chunks of the prefix back to default choices while the failure holds
   for (let size = Math.max(1, Math.floor(prefix / 2)); size >= 1 && runs < maxRuns; size = Math.floor(size / 2)) {
     let kept = 0;
     // from the end of the prefix backwards: decisions near the failure change less of what follows
@@ -77,9 +104,9 @@ export function bisect(s: Scenario, seed: number, o: { maxSteps?: number; maxRun
     let left = 0;
     for (let i = 0; i < prefix; i++) if (!mask[i]) left++;
     o.log(`bisect: chunks of ${size}: ${kept} set to default, ${left} recorded decisions left (${runs} runs)`);
-    if (size === 1) break;
+    if (size === 1 || left === 0) break;
   }
-  // 3. the final run, recorded exactly
+  // 4. the final run, recorded exactly
   const shrunk = runScenario(s, { seed, stopAtWarn: true, maxSteps: cap, strategy: new BisectStrategy(rec, prefix, mask, seed) });
   const exact = shrunk.schedule.snapshot();
   const final = runScenario(s, { seed, stopAtWarn: true, maxSteps: cap, replay: exact, story: true });

@@ -36,7 +36,10 @@ import { MEM_BASE } from '../kernel/addr.ts';
 import type { Machine } from '../kernel/machine.ts';
 import { OP_CMPXCHG, OP_DRAIN, OP_KFREE, OP_KMALLOC, OP_LOAD, OP_STORE, OP_XCHG } from '../kernel/port.ts';
 import { StepLog } from './steplog.ts';
-import type { Subject } from './story.ts';
+import { findSubject, type Subject } from './story.ts';
+import type { Schedule } from '../sched/schedule.ts';
+import { ReplayStrategy } from '../sched/replay.ts';
+import type { Strategy } from '../sched/strategy.ts';
 
 export type Edge = 'start' | 'rf' | 'addr' | 'val' | 'po' | 'race' | 'alloc';
 
@@ -157,7 +160,7 @@ function relevance(log: StepLog, m: Machine, subject: Subject | undefined): { re
     const k = log.kind[i];
     if (k !== OP_STORE && k !== OP_XCHG && k !== OP_CMPXCHG) continue;
     const a = log.addr[i];
-    const v = log.val[i];
+    const v = log.written(i);
     if (inObj(v) && !inObj(a)) links.add(a);
     else if (inObj(a) && v >= MEM_BASE && v < m.mem.end && !inObj(v)) named.add(v);
   }
@@ -180,7 +183,7 @@ function relevance(log: StepLog, m: Machine, subject: Subject | undefined): { re
     for (const [a, l] of stores) {
       let j = l.length - 1;
       while (j >= 0 && l[j] >= row) j--;
-      if (j >= 0 && log.val[l[j]] === target) out.push({ addr: a, row: l[j] });
+      if (j >= 0 && log.written(l[j]) === target) out.push({ addr: a, row: l[j] });
     }
     return out.sort((x, y) => x.row - y.row);
   };
@@ -278,4 +281,47 @@ export function recordRun(build: () => Machine, also?: (r: Parameters<StepLog['a
   m.tracer = also ? (r) => { log.add(r); also(r); } : log.add;
   m.run();
   return { log, m };
+}
+
+/**
+ * For bisect: replay a recorded schedule, take the slice of the failure it
+ * ends in, and say which of its decisions the slice pins: those taken within
+ * `windowNs` of a slice step (not counting its kmallocs and kfrees), on a CPU
+ * one of those slice steps ran on, or by a task one of them was made by. Every other decision is far from the race
+ * (in time, or in who it concerns): bisect tries them at their default first,
+ * all at once. Undefined when the replay finds no slice.
+ */
+export function pinnedBySlice(build: (strategy: Strategy) => Machine, rec: Schedule, windowNs: number): Uint8Array | undefined {
+  const replay = new ReplayStrategy(rec);
+  const at = new Float64Array(rec.length);
+  let m: Machine | undefined;
+  let k = 0;
+  // the simulated time of each decision, noted as the replay asks for it
+  const timed: Strategy = {
+    choose: (kind, n, options, weights) => {
+      if (k < at.length) at[k++] = m ? m.now : 0;
+      return replay.choose(kind, n, options, weights);
+    },
+    confirm: (cpu, task, site) => replay.confirm(cpu, task, site),
+  };
+  const { log, m: mm } = recordRun(() => (m = build(timed)));
+  const sl = causalSlice(log, mm, findSubject(mm));
+  if (!sl) return undefined;
+  // slice steps by time, for a window search per decision; an allocation event is where an object's life
+  // starts or ends, not a step of the interleaving (the kmalloc may be at boot, long before the race)
+  const rows = sl.rows.filter((r) => sl.why.get(r)!.edge !== 'alloc');
+  const pin = new Uint8Array(rec.length);
+  let lo = 0;
+  for (let i = 0; i < k; i++) {
+    const t = at[i];
+    while (lo < rows.length && log.t[rows[lo]] < t - windowNs) lo++;
+    for (let j = lo; j < rows.length && log.t[rows[j]] <= t + windowNs; j++) {
+      const r = rows[j];
+      if (log.task[r] === rec.task[i] || log.cpu[r] === rec.cpu[i]) {
+        pin[i] = 1;
+        break;
+      }
+    }
+  }
+  return pin;
 }

@@ -67,6 +67,8 @@ export class StepLog {
   invFn = new Int32Array(1 << 12);
   invFirst = new Int32Array(1 << 12);
   nInv = 0;
+  /** cmpxchg/xchg rows: the value the word held after them (val is the value they read) */
+  readonly rmwWrote = new Map<number, number>();
   /** machine steps seen (every kind), for the header's "of M" */
   steps = 0;
   /** per word (from MEM_BASE): the row of the last store that reached memory, -1 */
@@ -109,8 +111,11 @@ export class StepLog {
       else this.setWriter(w, i);
     } else if (k === OP_CMPXCHG || k === OP_XCHG) {
       if (w >= 0 && w < this.lastWriter.length) this.link[i] = this.lastWriter[w];
+      // the row's value is the one it read; memory (written already, locked ops bypass the buffer) holds what it wrote
+      const now = this.m.mem.peek(r.addr);
+      this.rmwWrote.set(i, now);
       // did it write? (a failed cmpxchg leaves the word; one that wrote the value it found changes nothing either)
-      if (k === OP_XCHG || this.m.mem.peek(r.addr) !== r.val) this.setWriter(w, i);
+      if (k === OP_XCHG || now !== r.val) this.setWriter(w, i);
     } else if (k === OP_DRAIN) {
       const s = this.buffered[r.cpu].shift();
       if (s !== undefined) {
@@ -120,6 +125,11 @@ export class StepLog {
       }
     }
   };
+
+  /** The value row `i` left in its word: a store's value, or what a cmpxchg/xchg wrote. */
+  written(i: number): number {
+    return this.rmwWrote.get(i) ?? this.val[i];
+  }
 
   private setWriter(w: number, i: number): void {
     if (w < 0) return;
