@@ -134,7 +134,7 @@ hazptrtorture: { ${module ? `module: ${module}, ` : ''}stat_interval: 1 }
     expect(r.err).toMatch(new RegExp(`^hazsim: ${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:5:26: hazptrtorture\\.module: hazptr version 'v5' has no hazptr_detach\\(\\) \\(module: detach is for v5-detach`));
     const o = await cli(['run', DETACH, '--seed', '1', '--hazptr', 'v5']);
     expect(o.code).toBe(2);
-    expect(o.err).toContain(`hazsim: ${DETACH}:6:11: hazptrtorture.module: hazptr version 'v5' has no hazptr_detach() (module: detach is for v5-detach`);
+    expect(o.err).toContain(`hazsim: ${DETACH}:7:11: hazptrtorture.module: hazptr version 'v5' has no hazptr_detach() (module: detach is for v5-detach`);
   });
 });
 
