@@ -81,7 +81,8 @@ describe('determinism', () => {
     expect(b.outcome).toBe('divergence');
     expect(b.divergence).toMatch(/^decision #\d+/);
     // a schedule cut short ends with its own message
-    const cut = Schedule.decode(a.schedule.encode().split(' ').slice(0, 20).join(' '));
+    const cut = Schedule.decode(a.schedule.encode());
+    cut.length = 20;
     const c = runScenario(handoff, { seed: 1, replay: cut });
     expect(c.outcome).toBe('divergence');
     expect(c.divergence).toMatch(/schedule ends after 20 decisions/);

@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { cli } from './helpers.ts';
 import { parseScenario } from '../src/scenario/load.ts';
 import { runScenario, siteKey } from '../src/scenario/run.ts';
-import { parseScheduleText, scheduleTextChunks } from '../src/sched/schedule-file.ts';
+import { K_DEFAULT } from '../src/sched/defaults.ts';
+import { parseScheduleText, readScheduleFile, scheduleTextChunks } from '../src/sched/schedule-file.ts';
 import { DECISION_NAMES } from '../src/sched/strategy.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hazsim-schedfile-'));
@@ -121,5 +122,26 @@ describe('replay files (v2)', () => {
     const g = join(dir, 'not.sched');
     writeFileSync(g, '# hazsim schedule v3\n');
     expect((await cli(['replay', HANDOFF, g])).err).toBe(`hazsim: ${g}:1:1: not a hazsim schedule (the first line must be '# hazsim schedule v2', or v1)`);
+  });
+});
+
+describe('reading replay files', () => {
+  it('a file of more than one piece reads line by line, a line cut between pieces included', () => {
+    const g = join(dir, 'long.sched');
+    const body: string[] = ['# hazsim schedule v2', '# seed: 3', 'task 0 a_task/100', 'task 1 b_task/101'];
+    // about 1.4 MB: lines cross the first 1 MiB piece of the reader
+    const N = 120_000;
+    for (let i = 0; i < N; i++) body.push(`c${i % 2}/2 t${i % 2}`, `= ${(i % 7) + 1}`);
+    writeFileSync(g, body.join('\n'));
+    const sf = readScheduleFile(g);
+    expect(sf.version).toBe(2);
+    expect(sf.header.seed).toBe('3');
+    expect(sf.tasks).toEqual(['a_task/100', 'b_task/101']);
+    let n = 0;
+    for (let i = 0; i < N; i++) n += 1 + (i % 7) + 1;
+    expect(sf.schedule.length).toBe(n);
+    // the last CPU decision: c1/2 t1 (N - 1 is odd), before a run of (N - 1) % 7 + 1 defaults
+    const last = n - (((N - 1) % 7) + 1) - 1;
+    expect([sf.schedule.cpu[last], sf.schedule.task[last], sf.schedule.kind[last + 1]]).toEqual([1, 1, K_DEFAULT]);
   });
 });

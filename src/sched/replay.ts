@@ -123,7 +123,8 @@ export class ReplayStrategy implements Strategy {
     }
     const i = this.i++;
     const r = this.rec;
-    if (r.cpu[i] === -1 && r.task[i] === -1 && r.site[i] === -1) return; // recorded without context (or a default)
+    // recorded without context (or a default); a CPU decision by CPU id had its CPU checked in choose()
+    if (r.task[i] === -1 && r.site[i] === -1 && (r.cpu[i] === -1 || r.chosen[i] === BY_CPU)) return;
     let ok: boolean;
     let recorded: string;
     if (this.names) {

@@ -47,7 +47,7 @@
 import { InputError } from '../cli/errors.ts';
 import { readLines } from '../cli/files.ts';
 import { BY_CPU, DefaultChoices, K_DEFAULT, RunCheck } from './defaults.ts';
-import { Schedule } from './schedule.ts';
+import { LETTERS, Schedule } from './schedule.ts';
 import { Names, parseV1Line } from './schedule-file-v1.ts';
 import { D_CPU } from './strategy.ts';
 
@@ -60,7 +60,6 @@ export interface ScheduleFile {
   sites: string[];
 }
 
-const LETTERS = 'cpkwrd';
 /** Runs of at least this many decisions carry a check (`~xxxx`). */
 const CHECKED_RUN = 8;
 /** Decisions a piece of the file holds at most. */
@@ -92,7 +91,7 @@ export function* scheduleTextChunks(
   head.push(
     `# decisions: ${len}`,
     '#',
-    '# Tasks and sites by number, then the decisions in order, one a line (docs/hunting.md, "Replay files"):',
+    '# Tasks and sites by number, then the decisions in order, one a line (docs/hunting.md, hazsim replay):',
     '#   c2/4 t3          CPU 2 steps (4 could), running task 3',
     '#   p1/2 @1 t3 s17   preempt (p), pick (k), wake-cpu (w), rand (r), drain (d): chosen/among, on CPU 1, task 3, site 17',
     '#   = 412 ~3fa2      412 decisions as the default takes them (the CPU that stepped last goes on, no preemption, ...)',

@@ -13,6 +13,11 @@
 
 import { siteHash } from '../kernel/sites.ts';
 
+import { BY_CPU, DefaultChoices, K_DEFAULT } from './defaults.ts';
+import { D_CPU } from './strategy.ts';
+
+/** The letters of the decision kinds in compact text (D_CPU .. D_DRAIN). */
+export const LETTERS = 'cpkwrd';
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 16777619;
 
@@ -117,29 +122,49 @@ export class Schedule {
   }
 
   /**
-   * Compact text: one token per decision, `<kind letter><chosen>/<n>`, e.g.
-   * "c1/2 p0/2 k0/3". Enough to replay; context is re-derived on replay.
+   * Compact text (--json's schedule.encoded): a v2 replay file's decisions
+   * (schedule-file.ts) without their context, space-separated: `c2/4` (CPU 2
+   * steps, one of 4), `p1/2`, `k0/3`, `w1/2`, `r13/20`, `d0/1024`, and `=N` for
+   * N decisions as the default takes them (defaults.ts, rands drawn from `seed`).
    */
-  encode(): string {
+  encode(seed = 0): string {
     if (!this.keep) throw new Error('a streaming schedule keeps no decisions to encode');
-    const letters = 'cpkwrd';
+    const dc = new DefaultChoices(seed);
     const out: string[] = [];
-    for (let i = 0; i < this.length; i++) out.push(`${letters[this.kind[i]]}${this.chosen[i]}/${this.n[i]}`);
+    let run = 0;
+    for (let i = 0; i < this.length; i++) {
+      if (dc.isDefault(this.kind[i], this.n[i], this.chosen[i], this.cpu[i])) {
+        run++;
+        continue;
+      }
+      if (run) out.push(`=${run}`);
+      run = 0;
+      const v = this.kind[i] === D_CPU && this.cpu[i] >= 0 ? this.cpu[i] : this.chosen[i];
+      out.push(`${LETTERS[this.kind[i]]}${v}/${this.n[i]}`);
+    }
+    if (run) out.push(`=${run}`);
     return out.join(' ');
   }
 
-  static decode(text: string): Schedule {
+  /** The schedule encode() wrote (with the same seed), to replay. */
+  static decode(text: string, seed = 0): Schedule {
     const s = new Schedule();
-    const letters = 'cpkwrd';
+    s.defaults = { seed, checks: new Map() };
     for (const tok of text.trim().split(/\s+/)) {
       if (!tok) continue;
+      const run = /^=(\d+)$/.exec(tok);
+      if (run) {
+        for (let j = Number(run[1]); j > 0; j--) s.push(K_DEFAULT, 0, 0);
+        continue;
+      }
       const m = /^([cpkwrd])(\d+)\/(\d+)$/.exec(tok);
       if (!m) throw new Error(`bad schedule token '${tok}'`);
-      s.push(letters.indexOf(m[1]), Number(m[3]), Number(m[2]));
+      const kind = LETTERS.indexOf(m[1]);
+      if (kind !== D_CPU) s.push(kind, Number(m[3]), Number(m[2]));
+      else s.where(s.push(kind, Number(m[3]), BY_CPU), Number(m[2]), -1, -1);
     }
     return s;
   }
-
 }
 
 /** One decision into the FNV-1a digest: kind, choice, and the site's hash (sites.ts: the same whatever the order modules loaded in; -1, none, as 0xffff). */
