@@ -122,6 +122,8 @@ describe('replay files (v2)', () => {
     const g = join(dir, 'not.sched');
     writeFileSync(g, '# hazsim schedule v3\n');
     expect((await cli(['replay', HANDOFF, g])).err).toBe(`hazsim: ${g}:1:1: not a hazsim schedule (the first line must be '# hazsim schedule v2', or v1)`);
+    writeFileSync(g, '# hazsim schedule v2\n# scenario: x.yaml\n# seed: 1x\nc0/2\n');
+    expect((await cli(['replay', HANDOFF, g])).err).toBe(`hazsim: ${g}:3:1: seed: '1x' is not an integer (the defaults' rands are drawn from it)`);
   });
 });
 

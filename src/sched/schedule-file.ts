@@ -172,6 +172,8 @@ class V2Reader {
   readonly tasks: string[] = [];
   readonly sites: string[] = [];
   private inHeader = true;
+  /** the line of the header's seed */
+  private seedLine = 1;
   private readonly checks = new Map<number, { last: number; check: string }>();
 
   constructor(
@@ -189,12 +191,13 @@ class V2Reader {
     if (line.startsWith('#')) {
       const m = this.inHeader ? /^#\s*([\w-]+):\s*(.*)$/.exec(line) : null;
       if (m) this.header[m[1]] = m[2];
+      if (m?.[1] === 'seed') this.seedLine = ln;
       return;
     }
     if (this.inHeader) {
       this.inHeader = false;
       const seed = Number(this.header.seed ?? '0');
-      if (!Number.isSafeInteger(seed)) this.fail(2, 1, `seed: '${this.header.seed}' is not an integer`);
+      if (!/^-?\d+$/.test(this.header.seed ?? '0') || !Number.isSafeInteger(seed)) this.fail(this.seedLine, 1, `seed: '${this.header.seed}' is not an integer (the defaults' rands are drawn from it)`);
       this.schedule.defaults = { seed, checks: this.checks };
     }
     const s = this.schedule;

@@ -110,6 +110,7 @@ export class Schedule {
     s.cpu = this.cpu.slice(0, Math.max(1, this.length));
     s.task = this.task.slice(0, Math.max(1, this.length));
     s.site = this.site.slice(0, Math.max(1, this.length));
+    s.defaults = this.defaults;
     return s;
   }
 
