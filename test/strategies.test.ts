@@ -86,7 +86,7 @@ describe('PCT', () => {
   });
 
   it('bad --strategy, --depth without pct, and --depth 0 are exit 2, one line', async () => {
-    expect((await cli(['run', HANDOFF, '--strategy', 'dfs'])).err).toBe("hazsim: --strategy: unknown strategy 'dfs' (random: uniform over the eligible CPUs; pct: probabilistic concurrency testing)");
+    expect((await cli(['run', HANDOFF, '--strategy', 'bfs'])).err).toBe("hazsim: --strategy: unknown strategy 'bfs' (random: uniform over the eligible CPUs; pct: probabilistic concurrency testing; dfs: bounded exhaustive search)");
     expect((await cli(['run', HANDOFF, '--depth', '2'])).err).toBe('hazsim: --depth: goes with --strategy pct');
     const r = await cli(['hunt', HANDOFF, '--seeds', '1..2', '--strategy', 'pct', '--depth', '0']);
     expect(r.code).toBe(2);

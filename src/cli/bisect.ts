@@ -16,6 +16,8 @@ import { checkWritable, writeText } from './files.ts';
 import type { CliIO } from './index.ts';
 import { colorOption, hazptrOption, hazsimCommand, depthOption, memoryModelOption, pctStepsOption, mutantOption, searchOf, strategyOption, parseIntArg, parseStepsArg, useColor, versionFlags, type VersionFlags } from './options.ts';
 import { saveSchedule } from './run.ts';
+import { boundOption, dfsOf, firstFailure, maxSchedulesOption, search as exploreSearch, type DfsFlags } from './explore.ts';
+import { failureSchedule } from '../scenario/explore.ts';
 
 /** A qualified scenario as a scenario file (defaults written out; a torture scenario has no tasks). */
 function scenarioYaml(s: Scenario): string {
@@ -43,10 +45,12 @@ export function bisectCommand(io: CliIO): Command {
     .addOption(strategyOption())
     .addOption(depthOption())
     .addOption(pctStepsOption())
+    .addOption(boundOption())
+    .addOption(maxSchedulesOption())
     .option('--shrink-scenario', 'first make the scenario smaller (CPUs, readers, repeats, loops, sleeps) while the seed still fails the same way; writes it beside the replay file')
     .addOption(colorOption())
     .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['bisect', 'scenarios/cross-task-handoff.yaml', '--seed', 1])}\n  $ ${hazsimCommand(['replay', 'scenarios/cross-task-handoff.yaml', 'bisect-seed1.sched'])}\n`)
-    .action((scenarioFile: string, opts: VersionFlags & { seed: string; out?: string; maxRuns: string; steps?: string; bootarg?: string; shrinkScenario?: boolean; color: boolean }) => {
+    .action((scenarioFile: string, opts: VersionFlags & DfsFlags & { seed: string; out?: string; maxRuns: string; steps?: string; bootarg?: string; shrinkScenario?: boolean; color: boolean }) => {
       let file = scenarioFile;
       const seed = parseIntArg('--seed', opts.seed);
       const maxRuns = parseIntArg('--max-runs', opts.maxRuns, 1);
@@ -55,7 +59,18 @@ export function bisectCommand(io: CliIO): Command {
       const yamlFile = out.replace(/\.sched$/, '') + '.yaml';
       checkWritable('--out', out);
       if (opts.shrinkScenario) checkWritable('--shrink-scenario', yamlFile);
+      const dfs = dfsOf(opts);
+      if (dfs && opts.shrinkScenario) throw new InputError('--shrink-scenario: not with --strategy dfs');
       let scenario = loadScenario(file, opts.bootarg, versionFlags(opts));
+      let from;
+      if (dfs) {
+        // the first failing schedule the search finds is what gets bisected
+        const found = exploreSearch(scenario, dfs, { seed, maxSteps: steps, stopAtFirst: true }, io);
+        const first = firstFailure(found);
+        if (!first) throw new InputError(`--strategy dfs: no failing schedule with at most ${dfs.bound} preemptions (${found.explored} schedules, ${found.complete ? 'complete' : 'stopped at budget'}): nothing to bisect`);
+        io.err(`bisect: dfs: failing schedule ${first.run} of the search, at bound ${first.bound}: ${first.signature}`);
+        from = failureSchedule(first);
+      }
       if (opts.shrinkScenario) {
         const r0 = runScenario(scenario, { seed, maxSteps: steps, record: false, search: searchOf(opts) });
         if (!r0.bug) throw new InputError(`seed ${seed} does not fail (${r0.outcome} after ${r0.steps} steps): nothing to bisect`);
@@ -65,7 +80,7 @@ export function bisectCommand(io: CliIO): Command {
         io.out(`hazsim: bisect: scenario shrunk in ${sh.runs} runs: ${sh.changes.join('; ') || 'nothing could be taken away'}; written to ${yamlFile}`);
         file = yamlFile;
       }
-      const res = bisect(scenario, seed, { maxSteps: steps, maxRuns, log: (l) => io.err(l), search: searchOf(opts) });
+      const res = bisect(scenario, seed, { maxSteps: steps, maxRuns, log: (l) => io.err(l), ...(from ? { from } : { search: searchOf(opts) }) });
       if ('error' in res) throw new InputError(res.error);
       saveSchedule('--out', out, res.final, { file, scenario, seed, bootarg: opts.bootarg, steps, extra: { bisected: `from ${res.original.schedule.length} decisions`, ...(res.final.bug?.warning ? { 'stop-at-warn': 'yes' } : {}) } });
       const replay = hazsimCommand(['replay', file, out]);

@@ -24,6 +24,7 @@ import type { HuntWorkerData, SeedResult } from './hunt-worker.ts';
 import { startWorker } from './workers.ts';
 import { colorOption, hazptrOption, hazsimCommand, depthOption, memoryModelOption, pctStepsOption, mutantOption, searchOf, strategyOption, parseIntArg, parseJobsArg, parseStepsArg, runFlags, versionFlags, type VersionFlags } from './options.ts';
 import { Progress } from './progress.ts';
+import { boundOption, dfsOf, maxSchedulesOption, search as exploreSearch, summaryLines, type DfsFlags } from './explore.ts';
 
 export interface Failure {
   seed: number;
@@ -184,7 +185,7 @@ export function huntCommand(io: CliIO): Command {
   return new Command('hunt')
     .description('run many seeds on worker threads and group the failures by signature')
     .argument('<scenario>', 'scenario file (YAML)')
-    .requiredOption('--seeds <a..b>', 'the seed range, inclusive')
+    .option('--seeds <a..b>', 'the seed range, inclusive (required, except with --strategy dfs)')
     .option('--jobs <n>', 'worker threads (default: the number of CPUs)')
     .option('--shard <i/n>', 'run the i-th of n disjoint slices of the range')
     .option('--out <file>', 'write failing seeds, checkpoints and a summary as JSON lines, as it goes')
@@ -199,9 +200,26 @@ export function huntCommand(io: CliIO): Command {
     .addOption(strategyOption())
     .addOption(depthOption())
     .addOption(pctStepsOption())
+    .addOption(boundOption())
+    .addOption(maxSchedulesOption())
     .addOption(colorOption())
     .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['hunt', HUNT_EXAMPLE, '--seeds', '1..100', '--steps', 1200000, '--jobs', 2, '--out', 'hunt.jsonl'])}\n`)
-    .action(async (file: string, opts: VersionFlags & { seeds: string; jobs?: string; shard?: string; out?: string; resume?: boolean; stopAfter?: string; maxSeconds?: string; steps?: string; bootarg?: string }) => {
+    .action(async (file: string, opts: VersionFlags & DfsFlags & { seeds?: string; jobs?: string; shard?: string; out?: string; resume?: boolean; stopAfter?: string; maxSeconds?: string; steps?: string; bootarg?: string }) => {
+      const dfs = dfsOf(opts);
+      if (dfs) {
+        // a systematic search instead of seeds: hazsim explore's, with the same summary
+        for (const [flag, v] of [['--seeds', opts.seeds], ['--shard', opts.shard], ['--out', opts.out], ['--resume', opts.resume], ['--stop-after', opts.stopAfter], ['--max-seconds', opts.maxSeconds]] as const) {
+          if (v !== undefined) throw new InputError(`${flag}: not with --strategy dfs (it searches schedules, not seeds: see hazsim explore)`);
+        }
+        const steps = parseStepsArg(opts.steps);
+        const scenario = loadScenario(file, opts.bootarg, versionFlags(opts));
+        const res = exploreSearch(scenario, dfs, { seed: 1, maxSteps: steps }, io);
+        const again = hazsimCommand(['explore', file, '--bound', dfs.bound, ...(opts.maxSchedules !== undefined ? ['--max-schedules', dfs.maxSchedules] : []), ...runFlags(steps, opts.bootarg, { ...versionFlags(opts), strategy: undefined }), '--save-schedule', 'explore.sched']);
+        io.out(summaryLines(res, undefined, again).join('\n'));
+        io.exitCode = res.failing ? EXIT_BUG : EXIT_OK;
+        return;
+      }
+      if (opts.seeds === undefined) throw new InputError("required option '--seeds <a..b>' not specified");
       const [a, b] = parseSeedRange(opts.seeds);
       const shard = opts.shard ? parseShard(opts.shard) : undefined;
       if (opts.jobs !== undefined) parseIntArg('--jobs', opts.jobs, 1);

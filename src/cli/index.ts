@@ -14,6 +14,7 @@ import { runCommand } from './run.ts';
 import { versionsCommand } from './versions.ts';
 import { mutantsCommand } from './mutants.ts';
 import { litmusCommand } from './litmus.ts';
+import { exploreCommand } from './explore.ts';
 
 export interface CliIO {
   out: (s: string) => void;
@@ -39,7 +40,7 @@ export function createCLI(io: CliIO): Command {
     .configureOutput(output)
     .showHelpAfterError(false)
     .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['run', 'scenarios/same-task-release.yaml', '--seed', 42])}\n`);
-  const cmds = [runCommand(io), huntCommand(io), bisectCommand(io), replayCommand(io), mergeCommand(io), versionsCommand(io), mutantsCommand(io), litmusCommand(io)];
+  const cmds = [runCommand(io), huntCommand(io), bisectCommand(io), replayCommand(io), mergeCommand(io), exploreCommand(io), versionsCommand(io), mutantsCommand(io), litmusCommand(io)];
   for (const c of cmds) program.addCommand(c.exitOverride().configureOutput(output));
   return program;
 }

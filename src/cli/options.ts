@@ -76,14 +76,16 @@ export interface VersionFlags {
   pctSteps?: string;
 }
 
-export const strategyOption = (): Option => new Option('--strategy <name>', 'how the seeded scheduler chooses which CPU steps: random (uniform, the default) or pct (priorities with --depth change points)');
+export const strategyOption = (): Option => new Option('--strategy <name>', 'how the scheduler chooses which CPU steps: random (uniform, the default), pct (priorities with --depth change points) or dfs (search the schedules systematically, as hazsim explore does, with --bound)');
 export const depthOption = (): Option => new Option('--depth <d>', 'with --strategy pct: the bug depth to target (d - 1 priority change points; default 3)');
 export const pctStepsOption = (): Option => new Option('--pct-steps <k>', "with --strategy pct: spread the change points over the first k CPU choices (default: limits.steps; set it near a run's length)");
 
 /** --strategy and --depth as runScenario takes them; undefined for the default (random). */
 export function searchOf(v: VersionFlags): Search | undefined {
   const name = v.strategy ?? 'random';
-  if (name !== 'random' && name !== 'pct') throw new InputError(`--strategy: unknown strategy '${name}' (random: uniform over the eligible CPUs; pct: probabilistic concurrency testing)`);
+  if (name !== 'random' && name !== 'pct' && name !== 'dfs') throw new InputError(`--strategy: unknown strategy '${name}' (random: uniform over the eligible CPUs; pct: probabilistic concurrency testing; dfs: bounded exhaustive search)`);
+  // dfs is not a seeded strategy: the commands hand it to the explore search (src/cli/explore.ts) before they get here
+  if (name === 'dfs') throw new Error('--strategy dfs reached searchOf()');
   if (name === 'random') {
     if (v.depth !== undefined) throw new InputError('--depth: goes with --strategy pct');
     if (v.pctSteps !== undefined) throw new InputError('--pct-steps: goes with --strategy pct');

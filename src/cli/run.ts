@@ -15,6 +15,7 @@ import { EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, InputError } from './errors.ts';
 import { checkWritable, writeChunks } from './files.ts';
 import type { CliIO } from './index.ts';
 import { Progress } from './progress.ts';
+import { boundOption, dfsOf, maxSchedulesOption, runDfs, type DfsFlags } from './explore.ts';
 import { colorOption, hazptrOption, hazsimCommand, depthOption, memoryModelOption, pctStepsOption, mutantOption, searchOf, strategyOption, parseIntArg, parseStepsArg, runFlags, useColor, versionFlags, type VersionFlags } from './options.ts';
 
 /** What a schedule file's header records: replay checks the scenario digest and the hazptr version. */
@@ -99,17 +100,25 @@ export function runCommand(io: CliIO): Command {
     .addOption(strategyOption())
     .addOption(depthOption())
     .addOption(pctStepsOption())
+    .addOption(boundOption())
+    .addOption(maxSchedulesOption())
     .option('--trace', 'print every step as it runs')
     .option('--save-schedule <file>', 'write the recorded schedule as a replay file (see hazsim replay)')
     .option('--json', 'print the result as JSON (seed, outcome, bug, steps, schedule)')
     .option('--quiet', 'print only the report and the summary')
     .addOption(colorOption())
     .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['run', 'scenarios/same-task-release.yaml', '--seed', 42])}\n`)
-    .action(async (file: string, opts: VersionFlags & { seed: string; steps?: string; bootarg?: string; trace?: boolean; saveSchedule?: string; json?: boolean; quiet?: boolean; color: boolean }) => {
+    .action(async (file: string, opts: VersionFlags & DfsFlags & { seed: string; steps?: string; bootarg?: string; trace?: boolean; saveSchedule?: string; json?: boolean; quiet?: boolean; color: boolean }) => {
       const seed = parseIntArg('--seed', opts.seed);
       const steps = parseStepsArg(opts.steps);
       if (opts.saveSchedule) checkWritable('--save-schedule', opts.saveSchedule);
+      const dfs = dfsOf(opts);
       const scenario = loadScenario(file, opts.bootarg, versionFlags(opts));
+      if (dfs) {
+        if (opts.trace) throw new InputError('--trace: not with --strategy dfs (run the replay file it writes with --trace)');
+        runDfs(io, file, scenario, dfs, { seed, steps, bootarg: opts.bootarg, saveSchedule: opts.saveSchedule, json: opts.json, quiet: opts.quiet, color: opts.color, flags: versionFlags(opts) });
+        return;
+      }
       // --trace: ftrace's column legend, then every step and console line as the trace file prints them
       const traceLines: string[] = opts.trace && !opts.json ? [...TRACE_HEADER] : [];
       const run = startRun(scenario, {

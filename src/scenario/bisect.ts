@@ -19,6 +19,7 @@
 import { BisectStrategy, depthOf, switchPoints } from '../sched/bisect.ts';
 import type { Scenario } from './schema.ts';
 import { runScenario, type RunResult, type Search } from './run.ts';
+import type { Schedule } from '../sched/schedule.ts';
 import { fmtStepLine, type StepLine } from '../report/ftrace.ts';
 import { pinnedBySlice } from './slice.ts';
 import { buildMachine } from './workload.ts';
@@ -38,8 +39,9 @@ export interface BisectResult {
   finalDepth: { preemptions: number; delayedDrains: number };
 }
 
-export function bisect(s: Scenario, seed: number, o: { maxSteps?: number; maxRuns?: number; log: (line: string) => void; search?: Search }): BisectResult | { error: string } {
-  const original = runScenario(s, { seed, stopAtWarn: true, maxSteps: o.maxSteps, record: true, search: o.search });
+/** `from`: bisect this schedule (one explore found) instead of the seed's run. */
+export function bisect(s: Scenario, seed: number, o: { maxSteps?: number; maxRuns?: number; log: (line: string) => void; search?: Search; from?: Schedule }): BisectResult | { error: string } {
+  const original = runScenario(s, { seed, stopAtWarn: true, maxSteps: o.maxSteps, record: true, ...(o.from ? { replay: o.from } : { search: o.search }) });
   if (!original.bug) return { error: `seed ${seed} does not fail (${original.outcome} after ${original.steps} steps): nothing to bisect` };
   const sig = original.bug.signature;
   const rec = original.schedule.snapshot();

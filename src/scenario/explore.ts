@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * The explore search (hazsim explore, and --strategy dfs on run, hunt and
+ * bisect): bounded exhaustive search over schedules by stateless
+ * re-execution, with iterative context bounding (Musuvathi & Qadeer, PLDI
+ * 2007). Bound 0 runs the default completion of src/sched/dfs.ts and every
+ * schedule that differs from it only by free choices; each run queues its
+ * branches by cost, and bound c runs those of cost c, so the first failure is
+ * found at the smallest bound that has one. The search stops when every bound
+ * up to k is done (complete) or after `maxSchedules` runs (stopped at budget).
+ *
+ * Every run is recorded as plain decisions; a failing one is rebuilt as a
+ * Schedule and re-run under the replay strategy (replayFailure) for its
+ * report, its story and a replay file, so it replays exactly.
+ */
+import { D_CPU } from '../sched/strategy.ts';
+import { DfsStrategy, ExploreCut, ROOT, type Branch } from '../sched/dfs.ts';
+import { Schedule } from '../sched/schedule.ts';
+import { runScenario, startRun, type RunResult } from './run.ts';
+import type { Scenario } from './schema.ts';
+
+export interface ExploreOptions {
+  /** the largest bound (preemptions + delayed drains + other non-default choices) */
+  bound: number;
+  /** stop after this many runs */
+  maxSchedules: number;
+  /** D_RAND's generators (and the seed a replay file records) */
+  seed: number;
+  maxSteps?: number;
+  /** the partial-order reduction (default on; off: to count what it saves) */
+  reduce?: boolean;
+  /** stop at the first failing schedule (run --strategy dfs, bisect --strategy dfs) */
+  stopAtFirst?: boolean;
+  /** a line of progress now and then (stderr) */
+  progress?: (explored: number, bound: number, failing: number) => void;
+}
+
+export interface ExploreFailure {
+  signature: string;
+  kind: string;
+  count: number;
+  /** the bound at which it was first seen */
+  bound: number;
+  /** the run it was first seen in (1-based, in the order of the search) */
+  run: number;
+  /** that run's decisions (kind, among, chosen), to replay */
+  decisions: { kind: number[]; n: number[]; chosen: number[] };
+}
+
+export interface ExploreResult {
+  /** runs that went to their end */
+  explored: number;
+  /** runs stopped early by the reduction: the rest of each was equivalent to a schedule explored */
+  cut: number;
+  complete: boolean;
+  /** the bounds searched completely, and how many runs each took */
+  /** per bound: schedules run to their end, runs cut short by the reduction, failing schedules */
+  bounds: { bound: number; schedules: number; cut: number; failing: number; complete: boolean }[];
+  failing: number;
+  /** runs that used their whole step budget without a report */
+  budget: number;
+  /** by signature, in the order first seen */
+  signatures: ExploreFailure[];
+}
+
+/** Run the search. */
+export function explore(s: Scenario, o: ExploreOptions): ExploreResult {
+  const reduce = o.reduce ?? true;
+  // per bound, the branches still to run, in the order found (first in, first out)
+  const queues: Branch[][] = Array.from({ length: o.bound + 1 }, () => []);
+  queues[0].push(ROOT);
+  const res: ExploreResult = { explored: 0, cut: 0, complete: false, bounds: [], failing: 0, budget: 0, signatures: [] };
+  const bySig = new Map<string, ExploreFailure>();
+  let runs = 0;
+  for (let c = 0; c <= o.bound; c++) {
+    const row = { bound: c, schedules: 0, cut: 0, failing: 0, complete: false };
+    res.bounds.push(row);
+    const queue = queues[c];
+    for (let head = 0; head < queue.length; head++) {
+      if (runs >= o.maxSchedules || (o.stopAtFirst && res.failing)) return res;
+      const br = queue[head];
+      queue[head] = ROOT; // let the run it branches from go
+      runs++;
+      const dfs = new DfsStrategy(br, { seed: o.seed, reduce, bound: o.bound });
+      const run = startRun(s, { seed: o.seed, strategy: dfs, maxSteps: o.maxSteps, record: false });
+      dfs.attach(run.machine);
+      let r: RunResult | null = null;
+      try {
+        run.machine.run();
+        r = run.result();
+      } catch (e) {
+        if (!(e instanceof ExploreCut)) throw e;
+      }
+      dfs.finish();
+      for (const ch of dfs.children()) queues[ch.cost].push(ch);
+      if (!r) {
+        res.cut++;
+        row.cut++;
+      } else {
+        res.explored++;
+        row.schedules++;
+        if (r.bug) {
+          res.failing++;
+          row.failing++;
+          const f = bySig.get(r.bug.signature);
+          if (f) f.count++;
+          else {
+            const nf: ExploreFailure = { signature: r.bug.signature, kind: r.bug.kind, count: 1, bound: br.cost, run: runs, decisions: { kind: dfs.kind, n: dfs.n, chosen: dfs.chosen } };
+            bySig.set(nf.signature, nf);
+            res.signatures.push(nf);
+          }
+        } else if (r.outcome === 'budget') res.budget++;
+      }
+      if (o.progress && runs % 100 === 0) o.progress(runs, c, res.failing);
+    }
+    row.complete = true;
+    queue.length = 0;
+  }
+  res.complete = true;
+  return res;
+}
+
+/** A failure's decisions as a schedule to replay. */
+export function failureSchedule(f: ExploreFailure): Schedule {
+  const s = new Schedule();
+  for (let i = 0; i < f.decisions.kind.length; i++) s.push(f.decisions.kind[i], f.decisions.n[i], f.decisions.chosen[i]);
+  return s;
+}
+
+/** The failing run again, under the replay strategy: the report, story and schedule of a normal run. */
+export function replayFailure(s: Scenario, f: ExploreFailure, o: { seed: number; maxSteps?: number; story?: boolean }): RunResult {
+  return runScenario(s, { seed: o.seed, replay: failureSchedule(f), maxSteps: o.maxSteps, story: o.story, record: true });
+}
+
+/** How many D_CPU decisions a failure's schedule took (for messages). */
+export function cpuDecisions(f: ExploreFailure): number {
+  return f.decisions.kind.filter((k) => k === D_CPU).length;
+}

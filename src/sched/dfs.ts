@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * The dfs strategy: one run of a bounded exhaustive search (CHESS-style
+ * iterative context bounding, Musuvathi & Qadeer, PLDI 2007) driven by a
+ * stateless re-execution explorer (src/scenario/explore.ts). A run follows the
+ * decisions of the run it branches from up to one decision, takes another
+ * choice there, then completes by default:
+ *
+ *  - D_CPU: the CPU that stepped last, while it is eligible; when it cannot
+ *    step, or has just yielded (a cpu_relax() in a spin loop, or a context
+ *    switch: the scheduler ran there), the next eligible CPU in id order
+ *    (round robin, so that no CPU starves another: a run is fair);
+ *  - D_PREEMPT: no; D_PICK: the first candidate; D_WAKE_CPU: the first CPU;
+ *  - D_DRAIN (x86-TSO): delay 0, the store reaches memory before the next step;
+ *  - D_RAND: not a branch: each task draws from its own generator seeded with
+ *    the explore seed and its task id, so a task's numbers do not depend on the
+ *    interleaving (and so do not make two orders of independent steps differ).
+ *
+ * The cost of a schedule is what the bound counts: a D_CPU choice other than
+ * the default while the CPU that stepped last could still step (a
+ * preemption), a D_PREEMPT of 1, a delayed drain (delay n-1: the store stays
+ * buffered until something forces it out, see docs/hunting.md), a D_PICK or
+ * D_WAKE_CPU other than the first. A D_CPU choice when the last CPU cannot
+ * step is free.
+ *
+ * The reduction (sleep sets, Godefroid 1996, restricted so that it is sound
+ * under the bound): what each batch of steps between two D_CPU decisions
+ * touched is observed after it runs (the machine's tracer, and a fingerprint
+ * of the scheduler state); see Access. When a run preempts CPU A at decision
+ * i to run B, A's step at i (known from the run it branches from) is put to
+ * sleep: while it sleeps, A's step commutes with every step taken, so a
+ * schedule that runs A next is equivalent to one that ran A's step before the
+ * preemption, with no more preemptions; such schedules are not explored (an
+ * alternative that picks a sleeping CPU is not queued, and a run whose default
+ * picks one stops: `ExploreCut`). A preemption just before a step of A that
+ * touched nothing shared (cpu_relax, a nop, a fence with an empty buffer) is
+ * not queued either: the one after that step is equivalent.
+ */
+import seedrandom from 'seedrandom';
+import type { Machine } from '../kernel/machine.ts';
+import { FL_BUFFERED, type StepRecord } from '../kernel/machine-types.ts';
+import {
+  OP_CMPXCHG, OP_DRAIN, OP_EXIT, OP_FENCE, OP_HANDOFF, OP_IDLE, OP_KFREE, OP_KMALLOC, OP_LOAD, OP_MUTEX_LOCK, OP_MUTEX_UNLOCK, OP_NOP,
+  OP_PICK, OP_RAND, OP_RECEIVE, OP_RELAX, OP_RESCHED, OP_SLEEP, OP_STORE, OP_SWITCH, OP_UDELAY, OP_WAIT_HANDOFF, OP_XCHG,
+} from '../kernel/port.ts';
+import { D_CPU, D_DRAIN, D_PICK, D_PREEMPT, D_RAND, D_WAKE_CPU, type Strategy } from './strategy.ts';
+
+/** What a batch of steps did, as far as independence goes (a batch touches a few words: arrays, not sets). */
+export class Access {
+  /** a timer fired, a WARN, hotplug, a new task...: dependent on every step */
+  global = false;
+  /** 8-byte words (and pseudo-addresses, below) read and written (a buffered store writes nothing yet; its drain does) */
+  readonly reads: number[] = [];
+  readonly writes: number[] = [];
+  /** the CPUs whose steps are in the batch */
+  readonly cpus: number[] = [];
+  steps = 0;
+  /** a decision other than D_CPU and D_RAND was taken inside the batch (a drain delay, a preemption check...) */
+  decided = false;
+}
+
+function add(a: number[], x: number): void {
+  if (!a.includes(x)) a.push(x);
+}
+
+/** May the two batches not be swapped? Conservative: global, or a word one writes and the other touches. */
+export function dependent(a: Access, b: Access): boolean {
+  if (a.global || b.global) return true;
+  for (const x of a.writes) if (b.writes.includes(x) || b.reads.includes(x)) return true;
+  for (const x of b.writes) if (a.reads.includes(x)) return true;
+  return false;
+}
+
+/** A sleeping CPU and the step it would take next. */
+export interface Sleeper {
+  cpu: number;
+  acc: Access;
+}
+
+/** A run to explore: the decisions of `parent` before `at`, `alt` at `at`, then the default completion. */
+export interface Branch {
+  parent: Uint32Array | null;
+  at: number;
+  alt: number;
+  /** its cost: preemptions + delayed drains + other non-default scheduler choices */
+  cost: number;
+  /** the sleeping CPUs after decision `at`: those of the run it branches from there, and `also` */
+  sleep: Sleeper[];
+  also: Sleeper | null;
+}
+
+export const ROOT: Branch = { parent: null, at: -1, alt: 0, cost: 0, sleep: [], also: null };
+
+/** Thrown by choose() when the default completion would run a sleeping CPU: the rest of the run is equivalent to one explored. */
+export class ExploreCut extends Error {
+  constructor() {
+    super('explore: the run is equivalent to one explored (sleep set)');
+    this.name = 'ExploreCut';
+  }
+}
+
+/** Per D_CPU decision taken by default: what the explorer needs to branch there. */
+interface CpuPoint {
+  i: number;
+  options: Int32Array;
+  def: number;
+  /** the CPU that stepped last could still step: another choice is a preemption */
+  lastEligible: boolean;
+  /** the default is to stay on that CPU (not after a yield) */
+  stay: boolean;
+  sleep: Sleeper[];
+  /** what the steps after this decision did, up to the next D_CPU decision (null: the run ended first) */
+  after: Access | null;
+}
+
+export interface DfsOptions {
+  /** the explore seed: D_RAND's generators */
+  seed: number;
+  /** the partial-order reduction on (sleep sets, no preemption before a local step) */
+  reduce: boolean;
+  /** the largest cost explored: branch points beyond it are not kept */
+  bound: number;
+}
+
+const LOCAL_KINDS = new Set([OP_FENCE, OP_RELAX, OP_NOP, OP_RAND]);
+
+export class DfsStrategy implements Strategy {
+  private i = 0;
+  readonly kind: number[] = [];
+  readonly n: number[] = [];
+  readonly chosen: number[] = [];
+  /** the D_CPU decisions taken by default, in order */
+  readonly points: CpuPoint[] = [];
+  private sleep: Sleeper[] = [];
+  private m: Machine | null = null;
+  private lastCpu = -1;
+  private lastKind = -1;
+  private batch = new Access();
+  private open: CpuPoint | null = null;
+  private fp = new Float64Array(0);
+  private fpNext = new Float64Array(0);
+  /** address -> the pseudo-address of what it lies in (a stack, the heap), 0: neither */
+  private readonly region = new Map<number, number>();
+  private readonly rngs = new Map<number, () => number>();
+
+  constructor(readonly branch: Branch, private readonly o: DfsOptions) {}
+
+  /** Watch the machine's steps (its tracer); call before it runs. */
+  attach(m: Machine): void {
+    this.m = m;
+    const len = FP_GLOBAL + m.cpus.length * FP_CPU;
+    this.fp = new Float64Array(len + 256 * FP_TASK);
+    this.fpNext = new Float64Array(len + 256 * FP_TASK);
+    fingerprint(m, this.fp);
+    m.tracer = (r) => this.observe(r);
+  }
+
+  private observe(r: StepRecord): void {
+    const b = this.batch;
+    if (r.kind === OP_DRAIN) {
+      this.word(b.writes, r.addr);
+      return;
+    }
+    b.steps++;
+    add(b.cpus, r.cpu);
+    this.lastCpu = r.cpu;
+    this.lastKind = r.kind;
+    switch (r.kind) {
+      case OP_LOAD:
+        this.word(b.reads, r.addr);
+        break;
+      case OP_STORE:
+        if (!(r.flags & FL_BUFFERED)) this.word(b.writes, r.addr);
+        break;
+      case OP_CMPXCHG:
+      case OP_XCHG:
+        this.word(b.reads, r.addr);
+        this.word(b.writes, r.addr);
+        break;
+      case OP_MUTEX_LOCK:
+      case OP_MUTEX_UNLOCK:
+        add(b.reads, r.addr);
+        add(b.writes, r.addr);
+        break;
+      case OP_KMALLOC:
+      case OP_KFREE:
+        add(b.writes, P_HEAP);
+        break;
+      case OP_HANDOFF:
+      case OP_RECEIVE:
+      case OP_WAIT_HANDOFF:
+        add(b.writes, P_HANDOFF);
+        break;
+      case OP_PICK:
+      case OP_SWITCH:
+      case OP_IDLE:
+      case OP_SLEEP:
+      case OP_EXIT:
+      case OP_RESCHED:
+      case OP_UDELAY:
+      case 0: // interrupt or preemption entry
+        add(b.writes, pSched(r.cpu));
+        break;
+      default:
+        if (!LOCAL_KINDS.has(r.kind)) b.global = true;
+    }
+  }
+
+  /** A memory word, and what it lies in: a task's stack (its frames come and go) or the heap (kmalloc/kfree change it). */
+  private word(set: number[], x: number): void {
+    add(set, x);
+    let owner = this.region.get(x);
+    if (owner === undefined) {
+      const reg = this.m?.mem.regionOf(x);
+      owner = reg?.kind === 'stack' ? pStack(reg.owner) : reg?.kind === 'heap' ? P_HEAP : 0;
+      this.region.set(x, owner);
+    }
+    if (owner !== 0) add(this.batch.reads, owner);
+  }
+
+  /** A D_CPU decision: close the batch of steps since the last one; wake the sleepers it depends on. */
+  private boundary(): void {
+    const b = this.batch;
+    const m = this.m;
+    if (m) {
+      const fp = fingerprint(m, this.fpNext);
+      const old = this.fp;
+      for (let k = 0; k < FP_GLOBAL; k++) if (fp[k] !== old[k]) b.global = true;
+      const nc = m.cpus.length;
+      for (let c = 0; c < nc; c++) {
+        for (let k = FP_GLOBAL + c * FP_CPU; k < FP_GLOBAL + (c + 1) * FP_CPU; k++) if (fp[k] !== old[k]) add(b.writes, pSched(c));
+      }
+      for (let t = 0, o = FP_GLOBAL + nc * FP_CPU; t < m.tasks.length; t++, o += FP_TASK) {
+        for (let k = o; k < o + FP_TASK - 1; k++) {
+          if (fp[k] !== old[k]) {
+            add(b.writes, pSched(fp[o + 1]));
+            add(b.writes, pSched(old[o + 1]));
+          }
+        }
+        if (fp[o + FP_TASK - 1] !== old[o + FP_TASK - 1]) add(b.writes, pStack(t));
+      }
+      this.fpNext = old;
+      this.fp = fp;
+    }
+    // a step of CPU c reads its scheduler state (the preemption check, a pending interrupt)
+    for (const c of b.cpus) add(b.reads, pSched(c));
+    if (this.sleep.length) this.sleep = this.sleep.filter((s) => !b.cpus.includes(s.cpu) && !dependent(s.acc, b));
+    if (this.open) {
+      this.open.after = b;
+      this.open = null;
+      this.batch = new Access();
+    } else {
+      // nobody keeps it: reuse
+      b.global = b.decided = false;
+      b.steps = b.reads.length = b.writes.length = b.cpus.length = 0;
+    }
+  }
+
+  choose(kind: number, n: number, options?: Int32Array): number {
+    const i = this.i++;
+    if (kind === D_CPU) this.boundary();
+    else if (kind !== D_RAND) this.batch.decided = true;
+    const br = this.branch;
+    let c: number;
+    if (i < br.at) {
+      c = br.parent![i];
+      if (c >= n) throw new Error(`explore: decision #${i} (kind ${kind}) was ${c} of more than ${n}: the run did not repeat itself`);
+    } else if (i === br.at) {
+      c = br.alt;
+      if (c >= n) throw new Error(`explore: decision #${i} (kind ${kind}) cannot take ${c} of ${n}: the run did not repeat itself`);
+      this.sleep = br.also ? [...br.sleep, br.also] : br.sleep;
+    } else c = this.byDefault(i, kind, n, options);
+    this.kind.push(kind);
+    this.n.push(n);
+    this.chosen.push(c);
+    return c;
+  }
+
+  private byDefault(i: number, kind: number, n: number, options?: Int32Array): number {
+    switch (kind) {
+      case D_CPU: {
+        if (!options) return 0;
+        const last = this.lastCpu;
+        let li = -1;
+        let next = -1;
+        let first = 0;
+        for (let j = 0; j < n; j++) {
+          if (options[j] === last) li = j;
+          if (options[j] > last && (next < 0 || options[j] < options[next])) next = j;
+          if (options[j] < options[first]) first = j;
+        }
+        const stay = li >= 0 && this.lastKind !== OP_RELAX && this.lastKind !== OP_SWITCH;
+        const def = stay ? li : next >= 0 ? next : first;
+        if (this.o.reduce && this.sleep.some((s) => s.cpu === options[def])) throw new ExploreCut();
+        // a preemption here would cost more than the bound: nothing to branch on
+        if (li >= 0 && this.branch.cost + 1 > this.o.bound) return def;
+        const p: CpuPoint = { i, options: options.slice(0, n), def, lastEligible: li >= 0, stay, sleep: this.sleep, after: null };
+        this.points.push(p);
+        this.open = p;
+        return def;
+      }
+      case D_RAND: {
+        const t = this.m && this.m.curCpu >= 0 ? this.m.cpus[this.m.curCpu].curr.id : -1;
+        let g = this.rngs.get(t);
+        if (!g) this.rngs.set(t, (g = seedrandom.alea(`hazsim-explore:${this.o.seed}:${t}`)));
+        return Math.floor(g() * n);
+      }
+      default:
+        return 0; // no preemption, the first candidate or CPU, drain at once
+    }
+  }
+
+  confirm(): void {}
+
+  /** After the run: close the last batch (a run that ended after a decision leaves it open: not local). */
+  finish(): void {
+    this.open = null;
+  }
+
+  /** The branches of this run with a cost of at most `bound` (sleeping CPUs and local preemption points left out under the reduction). */
+  children(): Branch[] {
+    const bound = this.o.bound;
+    const out: Branch[] = [];
+    const parent = Uint32Array.from(this.chosen);
+    const base = this.branch.cost;
+    const reduce = this.o.reduce;
+    let p = 0;
+    for (let i = this.branch.at + 1; i < this.kind.length; i++) {
+      const kind = this.kind[i];
+      const n = this.n[i];
+      if (kind === D_CPU) {
+        while (p < this.points.length && this.points[p].i < i) p++;
+        const pt = this.points[p];
+        if (!pt || pt.i !== i) continue;
+        const cost = base + (pt.lastEligible ? 1 : 0);
+        if (cost > bound) continue;
+        const after = pt.after;
+        // the step after a default stay: touched nothing shared; a preemption just after it is the same schedule
+        const local = !!after && !after.global && !after.decided && after.steps === 1 && after.writes.length === 0 && after.reads.every((x) => x === pSched(pt.options[pt.def]));
+        for (let j = 0; j < n; j++) {
+          if (j === pt.def) continue;
+          const cpu = pt.options[j];
+          if (reduce && pt.sleep.some((s) => s.cpu === cpu)) continue;
+          if (reduce && pt.stay && local) continue;
+          // the CPU preempted here sleeps while its step commutes with what runs instead
+          out.push({ parent, at: i, alt: j, cost, sleep: reduce ? pt.sleep : [], also: reduce && pt.stay && after ? { cpu: pt.options[pt.def], acc: after } : null });
+        }
+        continue;
+      }
+      if (kind === D_RAND || n < 2 || base + 1 > bound) continue;
+      if (kind === D_DRAIN) out.push({ parent, at: i, alt: n - 1, cost: base + 1, sleep: [], also: null });
+      else if (kind === D_PREEMPT) out.push({ parent, at: i, alt: 1, cost: base + 1, sleep: [], also: null });
+      else if (kind === D_PICK || kind === D_WAKE_CPU) for (let j = 1; j < n; j++) out.push({ parent, at: i, alt: j, cost: base + 1, sleep: [], also: null });
+    }
+    return out;
+  }
+}
+
+/** Pseudo-addresses (real ones are positive): the heap allocator, the handoff mailboxes, a CPU's scheduler state, a task's stack frames. */
+const P_HEAP = -1;
+const P_HANDOFF = -2;
+const pSched = (cpu: number): number => -16 - cpu;
+const pStack = (task: number): number => -4096 - task;
+
+/** fingerprint(): the global entries, then FP_CPU per CPU, then FP_TASK per task (the last one its stack top) */
+const FP_GLOBAL = 5;
+const FP_CPU = 7;
+const FP_TASK = 7;
+
+/**
+ * What a step may change outside the memory words it accesses: timers fired,
+ * WARNs, hotplug, new tasks (global: every step depends on them); per CPU its
+ * runqueue, pending interrupts and IPIs, current task, udelay (that CPU's
+ * scheduler state); per task its state, CPU, frames, mailbox (the scheduler
+ * state of the CPUs it was and is on) and stack top (its stack frames).
+ * Counters and the console log are not part of it: the order of two lines
+ * printed by independent steps is not a difference the search makes.
+ */
+function fingerprint(m: Machine, out: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> {
+  let k = 0;
+  out[k++] = m.firedEvents;
+  out[k++] = m.warnings.length;
+  out[k++] = m.bug ? 1 : 0;
+  out[k++] = m.pendingDown;
+  out[k++] = m.nextPid;
+  for (const c of m.cpus) {
+    out[k++] = c.irqPending;
+    out[k++] = c.rq.length;
+    out[k++] = c.online ? 1 : 0;
+    out[k++] = c.goingDown ? 1 : 0;
+    out[k++] = c.curr.id;
+    out[k++] = c.busyUntil;
+    out[k++] = c.ipiQueue.length;
+  }
+  if (k + m.tasks.length * FP_TASK > out.length) throw new Error('explore: more tasks than the fingerprint holds');
+  for (const t of m.tasks) {
+    out[k++] = t.state;
+    out[k++] = t.cpu;
+    out[k++] = t.rqCpu;
+    out[k++] = t.fdepth;
+    out[k++] = t.mailbox.length;
+    out[k++] = t.received ? 1 : 0;
+    out[k++] = t.stackTop;
+  }
+  return out;
+}

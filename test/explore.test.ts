@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * hazsim explore and --strategy dfs (src/scenario/explore.ts, src/sched/dfs.ts):
+ * the handoff race is found at a small bound and its saved schedule replays
+ * with the same signature and digest; a correct-use scenario is clean and
+ * complete; the partial-order reduction explores fewer schedules and finds
+ * the same failures; bad flags are one line, exit 2. Small scenarios and
+ * budgets: the whole file takes a few seconds.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseScenario } from '../src/scenario/load.ts';
+import { explore } from '../src/scenario/explore.ts';
+import { cli } from './helpers.ts';
+
+const HANDOFF = 'scenarios/cross-task-handoff.yaml';
+const GPF = 'general-protection-fault | hazptr_synchronize_overflow_list < hazptr_synchronize < hazsim_update < hazsim_kthread < kthread';
+const dir = mkdtempSync(join(tmpdir(), 'hazsim-explore-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The handoff workload, two rounds, one update: small enough to search bound 1 completely (SC: no drain choices). */
+const tinyHandoff = parseScenario(`name: tiny handoff
+machine: { cpus: 2, preempt: full, kasan: true, memory_model: sc }
+objects: [gp]
+tasks:
+  - name: acquirer
+    contexts: { c0: static }
+    repeat: 2
+    program: [{ acquire: c0 }, { deref: c0 }, { handoff: { ctx: c0, to: releaser } }]
+  - name: releaser
+    repeat: 2
+    program: [{ receive: held }, { deref: held }, { release: held }]
+  - name: writer
+    program: [{ update: gp }]
+`, 'tiny-handoff.yaml');
+
+/** Correct use: acquire and release in the same task while a writer updates. */
+const tinySameTask = parseScenario(`name: tiny same-task release
+machine: { cpus: 2, preempt: full, kasan: true, memory_model: sc }
+objects: [gp]
+tasks:
+  - name: reader
+    cpu: 0
+    contexts: { c0: stack }
+    program: [{ acquire: c0 }, { deref: c0 }, { release: c0 }]
+  - name: writer
+    cpu: 1
+    program: [{ update: gp }]
+`, 'tiny-same-task.yaml');
+
+describe('explore', () => {
+  it('finds the handoff GPF at bound 1, and the saved schedule replays it exactly', async () => {
+    const f = join(dir, 'found.sched');
+    const ex = await cli(['explore', HANDOFF, '--bound', '1', '--steps', '3000', '--max-schedules', '40', '--save-schedule', f]);
+    expect(ex.code).toBe(1);
+    expect(ex.out).toContain(`hazsim: first failure at bound 1: ${GPF}`);
+    expect(ex.out).toContain(`hazsim: replay: ./bin/hazsim replay ${HANDOFF} ${f}`);
+    expect(ex.out.split('\n').at(-1)).toMatch(/^hazsim: explored \d+ schedules \(stopped at budget\), \d+ failing, signatures: general-protection-fault \| hazptr_synchronize_overflow_list .* \(\d+, first at bound 1\)$/);
+    const digest = /schedule ([0-9a-f]{8});/.exec(ex.out)![1];
+    const rp = await cli(['replay', HANDOFF, f, '--quiet']);
+    expect(rp.code).toBe(1);
+    expect(rp.out).toContain(`hazsim: signature: ${GPF}`);
+    expect(rp.out).toContain(`schedule ${digest})`);
+    // the same search, the same output
+    const again = await cli(['explore', HANDOFF, '--bound', '1', '--steps', '3000', '--max-schedules', '40']);
+    expect(again.out.split('\n').at(-1)).toBe(ex.out.split('\n').at(-1));
+  });
+
+  it('run --strategy dfs prints the failing run as run does; its replay line repeats the search', async () => {
+    const r = await cli(['run', HANDOFF, '--strategy', 'dfs', '--bound', '1', '--steps', '3000', '--quiet']);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`hazsim: signature: ${GPF}`);
+    expect(r.out).toContain(`hazsim: replay: ./bin/hazsim run ${HANDOFF} --steps 3000 --strategy dfs --bound 1`);
+    expect(r.out).toContain('hazsim: found by dfs at bound 1, schedule 36 of the search');
+  });
+
+  it('a correct-use scenario: complete and clean at bound 1', () => {
+    const r = explore(tinySameTask, { bound: 1, maxSchedules: 1000, seed: 1 });
+    expect(r.complete).toBe(true);
+    expect(r.failing).toBe(0);
+    expect(r.explored).toBeGreaterThan(10);
+  });
+
+  it('the reduction explores fewer schedules and finds the same failures', () => {
+    const on = explore(tinyHandoff, { bound: 1, maxSchedules: 1000, seed: 1 });
+    const off = explore(tinyHandoff, { bound: 1, maxSchedules: 1000, seed: 1, reduce: false });
+    expect(on.complete && off.complete).toBe(true);
+    expect(on.explored).toBeLessThan(off.explored);
+    expect(on.explored + on.cut).toBeLessThan(off.explored);
+    expect(on.signatures.map((f) => f.signature).sort()).toEqual(off.signatures.map((f) => f.signature).sort());
+    expect(on.signatures.map((f) => f.signature)).toContain(GPF);
+    // the first failure is found at the same, smallest bound
+    expect(Math.min(...on.signatures.map((f) => f.bound))).toBe(Math.min(...off.signatures.map((f) => f.bound)));
+  });
+
+  it('bad flags are one line on stderr, exit 2, before any search', async () => {
+    const cases: [string[], string][] = [
+      [['explore', HANDOFF, '--bound', '-1'], 'hazsim: --bound: -1 is out of range (at least 0)'],
+      [['explore', HANDOFF, '--bound', 'two'], "hazsim: --bound: 'two' is not an integer"],
+      [['explore', HANDOFF, '--max-schedules', '0'], 'hazsim: --max-schedules: 0 is out of range (at least 1)'],
+      [['explore', HANDOFF, '--hazptr', 'v6'], "hazsim: --hazptr: unknown hazptr version 'v6'"],
+      [['run', HANDOFF, '--bound', '2'], 'hazsim: --bound: goes with --strategy dfs'],
+      [['run', HANDOFF, '--strategy', 'dfs', '--depth', '2'], 'hazsim: --depth: goes with --strategy pct'],
+      [['hunt', HANDOFF, '--strategy', 'dfs', '--seeds', '1..2'], 'hazsim: --seeds: not with --strategy dfs'],
+      [['hunt', HANDOFF], "hazsim: required option '--seeds <a..b>' not specified"],
+      [['bisect', HANDOFF, '--seed', '1', '--strategy', 'dfs', '--shrink-scenario'], 'hazsim: --shrink-scenario: not with --strategy dfs'],
+      [['explore', HANDOFF, '--save-schedule', join(dir, 'no/such/dir.sched')], 'hazsim: --save-schedule: cannot write'],
+    ];
+    for (const [argv, msg] of cases) {
+      const r = await cli(argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.err.split('\n'), argv.join(' ')).toHaveLength(1);
+      expect(r.err, argv.join(' ')).toContain(msg);
+      expect(r.out).toBe('');
+    }
+  });
+});
