@@ -105,8 +105,10 @@ function* subschemas(s: S, path: string): Generator<[string, S]> {
   for (const [i, b] of ((s.anyOf as S[]) ?? []).entries()) yield* subschemas(b, `${path}|${i}`);
 }
 
-const shipped = [...readdirSync('scenarios').map((f) => `scenarios/${f}`), ...readdirSync('scenarios/mutants').map((f) => `scenarios/mutants/${f}`)]
+/** Every scenario file under scenarios/, at any depth. */
+const shipped = (readdirSync('scenarios', { recursive: true }) as string[])
   .filter((f) => f.endsWith('.yaml'))
+  .map((f) => `scenarios/${f}`)
   .sort();
 
 describe('scenario JSON Schema', () => {
@@ -139,7 +141,7 @@ describe('scenario JSON Schema', () => {
     expect(shipped.length).toBeGreaterThan(20);
     for (const f of shipped) {
       const text = readFileSync(f, 'utf8');
-      expect(text.split('\n')[0], f).toBe(schemaModeline(f.split('/').length - 1));
+      expect(text.split('\n')[0], `${f}: its first line names the schema`).toBe(schemaModeline(f.split('/').length - 1));
       expect(check(parse(text), schema), f).toEqual([]);
       expect(() => loadScenario(f), f).not.toThrow();
     }
