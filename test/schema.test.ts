@@ -10,6 +10,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { versionNames } from '../src/hazptr/index.ts';
 import { JSON_SCHEMA_PATH, scenarioJSONSchemaText, schemaModeline } from '../src/scenario/json-schema.ts';
 import { loadScenario } from '../src/scenario/load.ts';
 import { NO_ARG_OPS, scenarioSchema } from '../src/scenario/schema.ts';
@@ -134,7 +135,7 @@ describe('scenario JSON Schema', () => {
     expect(undescribed).toEqual([]);
     for (const b of keyed) expect(b.description).toBeTypeOf('string');
     const hazptr = (schema.properties as Record<string, S>).hazptr;
-    expect((hazptr.anyOf as S[])[0].enum).toEqual(['v5', 'v5-detach', 'wildcard-flip']);
+    expect((hazptr.anyOf as S[])[0].enum).toEqual(versionNames);
   });
 
   it('every shipped scenario names it on its first line, and passes it', () => {
