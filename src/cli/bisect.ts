@@ -14,7 +14,8 @@ import { formatRun } from '../report/dmesg.ts';
 import { EXIT_BUG, InputError } from './errors.ts';
 import { checkWritable, writeText } from './files.ts';
 import type { CliIO } from './index.ts';
-import { colorOption, hazptrOption, hazsimCommand, depthOption, memoryModelOption, pctStepsOption, mutantOption, searchOf, strategyOption, parseIntArg, parseStepsArg, useColor, versionFlags, type VersionFlags } from './options.ts';
+import { colorOption, hazptrOption, hazsimCommand, depthOption, memoryModelOption, pctStepsOption, mutantOption, perfettoAllOption, perfettoOption, searchOf, strategyOption, parseIntArg, parseStepsArg, useColor, versionFlags, type VersionFlags } from './options.ts';
+import { checkPerfetto, writePerfetto, type PerfettoFlags } from './perfetto.ts';
 import { saveSchedule } from './run.ts';
 import { boundOption, dfsOf, firstFailure, maxSchedulesOption, search as exploreSearch, type DfsFlags } from './explore.ts';
 import { failureSchedule } from '../scenario/explore.ts';
@@ -47,10 +48,12 @@ export function bisectCommand(io: CliIO): Command {
     .addOption(pctStepsOption())
     .addOption(boundOption())
     .addOption(maxSchedulesOption())
+    .addOption(perfettoOption())
+    .addOption(perfettoAllOption())
     .option('--shrink-scenario', 'first make the scenario smaller (CPUs, readers, repeats, loops, sleeps) while the seed still fails the same way; writes it beside the replay file')
     .addOption(colorOption())
     .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['bisect', 'scenarios/cross-task-handoff.yaml', '--seed', 1])}\n  $ ${hazsimCommand(['replay', 'scenarios/cross-task-handoff.yaml', 'bisect-seed1.sched'])}\n`)
-    .action((scenarioFile: string, opts: VersionFlags & DfsFlags & { seed: string; out?: string; maxRuns: string; steps?: string; bootarg?: string; shrinkScenario?: boolean; color: boolean }) => {
+    .action((scenarioFile: string, opts: VersionFlags & DfsFlags & PerfettoFlags & { seed: string; out?: string; maxRuns: string; steps?: string; bootarg?: string; shrinkScenario?: boolean; color: boolean }) => {
       let file = scenarioFile;
       const seed = parseIntArg('--seed', opts.seed);
       const maxRuns = parseIntArg('--max-runs', opts.maxRuns, 1);
@@ -59,6 +62,7 @@ export function bisectCommand(io: CliIO): Command {
       const yamlFile = out.replace(/\.sched$/, '') + '.yaml';
       checkWritable('--out', out);
       if (opts.shrinkScenario) checkWritable('--shrink-scenario', yamlFile);
+      checkPerfetto(opts);
       const dfs = dfsOf(opts);
       if (dfs && opts.shrinkScenario) throw new InputError('--shrink-scenario: not with --strategy dfs');
       let scenario = loadScenario(file, opts.bootarg, versionFlags(opts));
@@ -92,6 +96,8 @@ export function bisectCommand(io: CliIO): Command {
       io.out('hazsim: the minimal interleaving, last steps (switch points marked):');
       io.out(numberedStory(scenario, res.final).join('\n'));
       io.out(`hazsim: replay file: ${out}\nhazsim: replay: ${replay}`);
+      // the shrunk run, as its replay file replays it
+      writePerfetto(io, opts, scenario, { seed, stopAtWarn: true, maxSteps: steps, replay: res.final.schedule }, res.final, { scenario: file, schedule: out, hazptr: res.final.hazptr });
       io.exitCode = EXIT_BUG;
     });
 }

@@ -121,3 +121,6 @@ export function versionFlags(o: VersionFlags): VersionFlags {
     ...(o.pctSteps !== undefined ? { pctSteps: o.pctSteps } : {}),
   };
 }
+
+export const perfettoOption = (): Option => new Option('--perfetto <file>', 'write a Perfetto/Chrome trace of the run (JSON trace events: a track per CPU, task stints, the call stack, IPIs, the race); by default the window before the report (docs/timeline.md)');
+export const perfettoAllOption = (): Option => new Option('--perfetto-all', 'with --perfetto: the whole run, not only the window before the report');

@@ -11,14 +11,15 @@
 import { Command, Option } from 'commander';
 import { versionNames } from '../hazptr/index.ts';
 import { hazptrLabel, loadScenario, scenarioDigest } from '../scenario/load.ts';
-import { runScenario } from '../scenario/run.ts';
+import { runScenario, type RunOptions } from '../scenario/run.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { readScheduleFile, type ScheduleFile } from '../sched/schedule-file.ts';
 import { formatRun, jsonRun } from '../report/dmesg.ts';
 import { EXIT_BUG, EXIT_INPUT, EXIT_OK, InputError } from './errors.ts';
 import { checkWritable } from './files.ts';
 import type { CliIO } from './index.ts';
-import { colorOption, hazptrOption, hazsimCommand, memoryModelOption, mutantOption, parseIntArg, parseStepsArg, useColor, type VersionFlags } from './options.ts';
+import { colorOption, hazptrOption, hazsimCommand, memoryModelOption, mutantOption, parseIntArg, parseStepsArg, perfettoAllOption, perfettoOption, useColor, type VersionFlags } from './options.ts';
+import { checkPerfetto, writePerfetto, type PerfettoFlags } from './perfetto.ts';
 import { saveSchedule, searchFromHeader } from './run.ts';
 
 /**
@@ -67,12 +68,15 @@ export function replayCommand(io: CliIO): Command {
     .addOption(mutantOption().default(undefined, "the file's"))
     .addOption(memoryModelOption().default(undefined, "the file's"))
     .option('--save-schedule <file>', 'write the schedule of this replay')
+    .addOption(perfettoOption())
+    .addOption(perfettoAllOption())
     .option('--json', 'print the result as JSON')
     .option('--quiet', 'print only the report and the summary')
     .addOption(colorOption())
     .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['run', 'scenarios/hazptrtorture-preempt.yaml', '--seed', 1, '--save-schedule', 'gpf.sched'])}\n  $ ${hazsimCommand(['replay', 'scenarios/hazptrtorture-preempt.yaml', 'gpf.sched'])}\n`)
-    .action((file: string, schedFile: string, opts: VersionFlags & { onDivergence: 'stop' | 'continue'; seed?: string; bootarg?: string; steps?: string; saveSchedule?: string; json?: boolean; quiet?: boolean; color: boolean }) => {
+    .action((file: string, schedFile: string, opts: VersionFlags & PerfettoFlags & { onDivergence: 'stop' | 'continue'; seed?: string; bootarg?: string; steps?: string; saveSchedule?: string; json?: boolean; quiet?: boolean; color: boolean }) => {
       if (opts.saveSchedule) checkWritable('--save-schedule', opts.saveSchedule);
+      checkPerfetto(opts);
       const sf = readScheduleFile(schedFile);
       const seed = opts.seed !== undefined ? parseIntArg('--seed', opts.seed) : parseIntArg(`${schedFile}: seed`, sf.header.seed ?? '0');
       const bootarg = opts.bootarg ?? sf.header.bootarg;
@@ -85,12 +89,13 @@ export function replayCommand(io: CliIO): Command {
       const search = searchFromHeader(sf.header, schedFile);
       const scenario = loadScenario(file, bootarg, { ...over, ...(memoryModel !== undefined ? { memoryModel } : {}) });
       checkRecordedFor(sf, schedFile, file, scenario, opts.onDivergence, io.err);
-      const r = runScenario(scenario, {
+      const ro: RunOptions = {
         seed, maxSteps: steps, replay: sf.schedule, replayNames: { tasks: sf.tasks, sites: sf.sites },
         onDivergence: opts.onDivergence, story: !opts.json, search,
         // bisect shrinks a WARN's schedule up to the WARN: the replay stops there too
         stopAtWarn: sf.header['stop-at-warn'] === 'yes',
-      });
+      };
+      const r = runScenario(scenario, ro);
       if (opts.saveSchedule) saveSchedule('--save-schedule', opts.saveSchedule, r, { file, scenario, seed, bootarg, steps, search });
       if (r.outcome === 'divergence') {
         io.err(`hazsim: ${schedFile}: replay stopped: ${r.divergence}`);
@@ -103,6 +108,7 @@ export function replayCommand(io: CliIO): Command {
         const replayCommand = hazsimCommand(['replay', file, schedFile]);
         io.out(formatRun(r, { color: useColor(opts.color, io.isTTY), quiet: !!opts.quiet, replayCommand }).join('\n'));
       }
+      writePerfetto(io, opts, scenario, ro, r, { scenario: file, schedule: schedFile, hazptr: r.hazptr });
       io.exitCode = r.bug ? EXIT_BUG : EXIT_OK;
     });
 }

@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { loadScenario, scenarioDigest } from '../scenario/load.ts';
 import type { Machine } from '../kernel/machine.ts';
 import { fmtSecs } from '../kernel/reports.ts';
-import { siteKey, startRun, type RunResult, type Search } from '../scenario/run.ts';
+import { siteKey, startRun, type RunOptions, type RunResult, type Search } from '../scenario/run.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { scheduleTextChunks } from '../sched/schedule-file.ts';
 import { formatRun, jsonRun } from '../report/dmesg.ts';
@@ -16,7 +16,8 @@ import { checkWritable, writeChunks } from './files.ts';
 import type { CliIO } from './index.ts';
 import { Progress } from './progress.ts';
 import { boundOption, dfsOf, maxSchedulesOption, runDfs, type DfsFlags } from './explore.ts';
-import { colorOption, hazptrOption, hazsimCommand, depthOption, memoryModelOption, pctStepsOption, mutantOption, searchOf, strategyOption, parseIntArg, parseStepsArg, runFlags, useColor, versionFlags, type VersionFlags } from './options.ts';
+import { colorOption, hazptrOption, hazsimCommand, depthOption, memoryModelOption, pctStepsOption, mutantOption, perfettoAllOption, perfettoOption, searchOf, strategyOption, parseIntArg, parseStepsArg, runFlags, useColor, versionFlags, type VersionFlags } from './options.ts';
+import { checkPerfetto, writePerfetto, type PerfettoFlags } from './perfetto.ts';
 
 /** What a schedule file's header records: replay checks the scenario digest and the hazptr version. */
 export interface Recorded {
@@ -104,30 +105,35 @@ export function runCommand(io: CliIO): Command {
     .addOption(maxSchedulesOption())
     .option('--trace', 'print every step as it runs')
     .option('--save-schedule <file>', 'write the recorded schedule as a replay file (see hazsim replay)')
+    .addOption(perfettoOption())
+    .addOption(perfettoAllOption())
     .option('--json', 'print the result as JSON (seed, outcome, bug, steps, schedule)')
     .option('--quiet', 'print only the report and the summary')
     .addOption(colorOption())
     .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['run', 'scenarios/same-task-release.yaml', '--seed', 42])}\n`)
-    .action(async (file: string, opts: VersionFlags & DfsFlags & { seed: string; steps?: string; bootarg?: string; trace?: boolean; saveSchedule?: string; json?: boolean; quiet?: boolean; color: boolean }) => {
+    .action(async (file: string, opts: VersionFlags & DfsFlags & PerfettoFlags & { seed: string; steps?: string; bootarg?: string; trace?: boolean; saveSchedule?: string; json?: boolean; quiet?: boolean; color: boolean }) => {
       const seed = parseIntArg('--seed', opts.seed);
       const steps = parseStepsArg(opts.steps);
       if (opts.saveSchedule) checkWritable('--save-schedule', opts.saveSchedule);
+      checkPerfetto(opts);
       const dfs = dfsOf(opts);
       const scenario = loadScenario(file, opts.bootarg, versionFlags(opts));
       if (dfs) {
         if (opts.trace) throw new InputError('--trace: not with --strategy dfs (run the replay file it writes with --trace)');
+        if (opts.perfetto) throw new InputError('--perfetto: not with --strategy dfs (run the replay file it writes with --perfetto)');
         runDfs(io, file, scenario, dfs, { seed, steps, bootarg: opts.bootarg, saveSchedule: opts.saveSchedule, json: opts.json, quiet: opts.quiet, color: opts.color, flags: versionFlags(opts) });
         return;
       }
       // --trace: ftrace's column legend, then every step and console line as the trace file prints them
       const traceLines: string[] = opts.trace && !opts.json ? [...TRACE_HEADER] : [];
-      const run = startRun(scenario, {
+      const ro: RunOptions = {
         seed, maxSteps: steps, story: !opts.json,
         // the decision log only where it is written out: a replay file, or --json's encoded schedule
         record: !!opts.saveSchedule || !!opts.json,
         search: searchOf(opts),
         trace: opts.trace && !opts.json ? (l) => { traceLines.push(fmtStepLine(l)); if (traceLines.length >= 4096) io.out(traceLines.splice(0).join('\n')); } : undefined,
-      });
+      };
+      const run = startRun(scenario, ro);
       const showProgress = io.status && !opts.json && !opts.quiet && !(opts.trace && io.isTTY);
       const finished = await stepInChunks(run.machine, showProgress ? new Progress(io.err, io.status) : undefined);
       const r = run.result();
@@ -140,6 +146,7 @@ export function runCommand(io: CliIO): Command {
         const replayCommand = hazsimCommand(['run', file, ...runFlags(stoppedAt ?? steps, opts.bootarg, versionFlags(opts))]);
         io.out(formatRun(r, { color: useColor(opts.color, io.isTTY), quiet: !!opts.quiet, replayCommand, interrupted: !finished }).join('\n'));
       }
+      if (opts.perfetto && finished) writePerfetto(io, opts, scenario, ro, r, { scenario: file, seed: String(seed), hazptr: r.hazptr });
       io.exitCode = !finished ? EXIT_INTERRUPTED : r.bug ? EXIT_BUG : EXIT_OK;
       if (r.outcome === 'divergence') io.exitCode = 2;
     });

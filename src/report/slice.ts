@@ -19,8 +19,72 @@ import { kthreadNames, type Subject } from '../scenario/story.ts';
 import { CTX_BACKUP, BACKUP_NODE, BACKUP_SLOT } from '../hazptr/v5/layout.ts';
 import { commPid, fmtContext, taskColumns } from './ftrace.ts';
 
+/** One step of the slice as plain data (the Perfetto timeline's instants: scenario/timeline.ts). */
+export interface RaceStep {
+  t: number;
+  cpu: number;
+  /** the task's id, and as the columns show it ("comm-pid") */
+  task: number;
+  who: string;
+  fn: string;
+  /** the site's description ("load ctx->slot") */
+  desc: string;
+  /** what it did, with its edges, as the printed slice says it */
+  what: string;
+  addr: string;
+  value: string;
+  /** a load's: who stored what it read */
+  readsFrom?: string;
+  /** how the slice reached it (slice.ts Edge) */
+  edge: string;
+  /** the faulting access (not a step: the report stopped it) */
+  fault: boolean;
+}
+
+/** The slice's steps as plain data, oldest first. */
+export function raceSteps(sl: Slice, m: Machine, subject: Subject | undefined): RaceStep[] {
+  const d = describer(sl, m, subject);
+  const log = sl.log;
+  return sl.rows.map((i) => {
+    const k = log.kind[i];
+    const isLoad = k === OP_LOAD || k === OP_CMPXCHG || k === OP_XCHG;
+    const fault = i === sl.start && sl.fault;
+    return {
+      t: log.t[i], cpu: log.cpu[i], task: log.task[i], who: commPid(m, log.task[i]), fn: sites[log.site[i]].fn.name,
+      desc: sites[log.site[i]].desc || OP_NAMES[k], what: d.what(i), addr: m.mem.fmt(log.addr[i]),
+      value: k === OP_KFREE || fault ? '' : d.fmtVal(log.val[i]),
+      ...(isLoad && !fault ? { readsFrom: d.source(i) } : {}), edge: sl.why.get(i)!.edge, fault,
+    };
+  });
+}
+
 /** The slice as lines: a header, the kthreads, the subject, the steps. */
 export function formatSlice(sl: Slice, m: Machine, subject: Subject | undefined): string[] {
+  const mem = m.mem;
+  const log = sl.log;
+  const { what } = describer(sl, m, subject);
+  const lines: string[] = [];
+  const rows = sl.rows;
+  for (let a = 0; a < rows.length; ) {
+    let b = a + 1;
+    while (b < rows.length && log.task[rows[b]] === log.task[rows[a]] && log.site[rows[b]] === log.site[rows[a]] && log.inv[rows[b]] === log.inv[rows[a]] && rows[b] !== sl.start) b++;
+    const i = rows[b - 1];
+    const ctx = fmtContext({ t: log.t[rows[a]], cpu: log.cpu[i], ...taskColumns(m, log.task[i]), flags: log.flags[i] & 0xfff });
+    lines.push(`${ctx} ${sites[log.site[i]].fn.name}: ${b - a > 1 ? `${b - a} x, the last: ` : ''}${what(i)}`);
+    a = b;
+  }
+  const head = [`hazsim: the race, as a causal slice (${rows.length} steps of ${m.steps}, from the ${sl.fault ? `faulting ${log.kind[sl.start] === OP_STORE ? 'store' : 'load'}` : 'report'} back):`];
+  const who = kthreadNames(m, [...new Set(rows.map((i) => log.task[i]))]);
+  if (who) head.push(`hazsim: ${who}`);
+  if (subject) {
+    const o = subject.obj;
+    head.push(`hazsim: hazptr_ctx ${mem.fmt(subject.ctx)}${o ? ` in the ${o.size}-byte object at ${mem.fmt(o.addr)}` : ''}; its backup slot's list node ${mem.fmt(subject.ctx + CTX_BACKUP + BACKUP_NODE)}`);
+  }
+  return [...head, ...lines];
+}
+
+/** Names for the words of the subject, and the text of each row. */
+function describer(sl: Slice, m: Machine, subject: Subject | undefined): { what: (i: number) => string; fmtVal: (v: number) => string; source: (i: number) => string } {
   const mem = m.mem;
   const log = sl.log;
   const names = new Map<number, string>();
@@ -43,6 +107,11 @@ export function formatSlice(sl: Slice, m: Machine, subject: Subject | undefined)
     return n ? `${s} (${n})` : s;
   };
   const when = (i: number) => `${commPid(m, log.task[i])} at ${fmtSecs(log.t[i])}`;
+  /** who stored what load row i read */
+  const source = (i: number): string => {
+    const rf = log.link[i];
+    return log.flags[i] & FL_FORWARDED ? `forwarded from its own store at ${fmtSecs(log.t[rf])}` : rf >= 0 ? `stored by ${when(rf)}` : 'not stored since boot';
+  };
   const unitOf = (i: number) => (log.inv[i] >= 0 ? functions[log.invFn[log.inv[i]]].name : '');
 
   /** what row i did, with its edges */
@@ -54,8 +123,7 @@ export function formatSlice(sl: Slice, m: Machine, subject: Subject | undefined)
     let w: string;
     if (i === sl.start && sl.fault) w = `${desc} ${at}: faults (${m.bug!.kind})`;
     else if (k === OP_LOAD || k === OP_CMPXCHG || k === OP_XCHG) {
-      const rf = log.link[i];
-      const src = log.flags[i] & FL_FORWARDED ? `forwarded from its own store at ${fmtSecs(log.t[rf])}` : rf >= 0 ? `stored by ${when(rf)}` : 'not stored since boot';
+      const src = source(i);
       w = k === OP_LOAD ? `${desc} ${at} -> ${fmtVal(log.val[i])}, ${src}` : `${desc} ${at} was ${fmtVal(log.val[i])}, ${src}`;
     } else if (k === OP_STORE) {
       const d = log.link[i];
@@ -81,22 +149,5 @@ export function formatSlice(sl: Slice, m: Machine, subject: Subject | undefined)
     return w;
   };
 
-  const lines: string[] = [];
-  const rows = sl.rows;
-  for (let a = 0; a < rows.length; ) {
-    let b = a + 1;
-    while (b < rows.length && log.task[rows[b]] === log.task[rows[a]] && log.site[rows[b]] === log.site[rows[a]] && log.inv[rows[b]] === log.inv[rows[a]] && rows[b] !== sl.start) b++;
-    const i = rows[b - 1];
-    const ctx = fmtContext({ t: log.t[rows[a]], cpu: log.cpu[i], ...taskColumns(m, log.task[i]), flags: log.flags[i] & 0xfff });
-    lines.push(`${ctx} ${sites[log.site[i]].fn.name}: ${b - a > 1 ? `${b - a} x, the last: ` : ''}${what(i)}`);
-    a = b;
-  }
-  const head = [`hazsim: the race, as a causal slice (${rows.length} steps of ${m.steps}, from the ${sl.fault ? `faulting ${log.kind[sl.start] === OP_STORE ? 'store' : 'load'}` : 'report'} back):`];
-  const who = kthreadNames(m, [...new Set(rows.map((i) => log.task[i]))]);
-  if (who) head.push(`hazsim: ${who}`);
-  if (subject) {
-    const o = subject.obj;
-    head.push(`hazsim: hazptr_ctx ${mem.fmt(subject.ctx)}${o ? ` in the ${o.size}-byte object at ${mem.fmt(o.addr)}` : ''}; its backup slot's list node ${mem.fmt(subject.ctx + CTX_BACKUP + BACKUP_NODE)}`);
-  }
-  return [...head, ...lines];
+  return { what, fmtVal, source };
 }

@@ -20,7 +20,7 @@ import { hazptrLabel } from '../hazptr/index.ts';
 import { findSubject, tell, watch } from './story.ts';
 import { causalSlice } from './slice.ts';
 import { StepLog } from './steplog.ts';
-import { formatSlice } from '../report/slice.ts';
+import { formatSlice, raceSteps, type RaceStep } from '../report/slice.ts';
 import { taskColumns, type StepLine } from '../report/ftrace.ts';
 import { staleStory } from '../report/tso.ts';
 
@@ -92,6 +92,8 @@ export interface RunResult {
   story?: string[];
   /** with story: the causal slice from the faulting access back (slice.ts, report/slice.ts) */
   slice?: string[];
+  /** with slice: its steps as plain data (the Perfetto timeline's instants, timeline.ts) */
+  race?: RaceStep[];
   /** with onDivergence 'continue': where the replay stopped matching */
   diverged?: { index: number; message: string };
   /** task names by id ("comm/pid"), for schedule files */
@@ -165,6 +167,7 @@ function machineOverrides(o: RunOptions): Partial<MachineConfig> {
 function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy | undefined): RunResult {
   let story: string[] | undefined;
   let slice: string[] | undefined;
+  let race: RaceStep[] | undefined;
   // the story replays the run: from its log, or (no log kept) from the schedule it replayed or its seed (null);
   // a run under another strategy, or a replay that went on under the seed after a divergence, cannot be rebuilt
   if (o.story && m.bug && (m.schedule.keep || !(o.strategy || replay?.diverged))) {
@@ -187,13 +190,17 @@ function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy |
       story = tell(subject, w.steps, m2);
     } else m2 = replayed();
     const sl = causalSlice(log!, m2, subject);
-    if (sl) slice = formatSlice(sl, m2, subject);
+    if (sl) {
+      slice = formatSlice(sl, m2, subject);
+      race = raceSteps(sl, m2, subject);
+    }
     const tso = staleStory(m);
     if (tso.length) story = [...(story ?? []), ...tso];
   }
   return {
     story,
     slice,
+    race,
     diverged: replay?.diverged ?? undefined,
     tasks: m.tasks.map((_, i) => taskName(m, i)),
     scenario: s.name,
@@ -217,6 +224,19 @@ function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy |
     scheduleDigest: m.schedule.digest(),
     schedule: m.schedule,
   };
+}
+
+/**
+ * How to run `r` (run with options `o`) again, step for step, with recordSchedule
+ * off: its recorded decisions, or (no log kept) the schedule it replayed or its
+ * seed. Undefined when it cannot be rebuilt (another strategy, or a replay that
+ * went on under the seed after a divergence, with no log kept). The story's
+ * replay above is one; the Perfetto timeline (timeline.ts) another.
+ */
+export function rerun(s: Scenario, o: RunOptions, r: RunResult): (() => Machine) | undefined {
+  if (!r.schedule.keep && (o.strategy || r.diverged)) return undefined;
+  const from = r.schedule.keep ? r.schedule.snapshot() : o.replay ?? null;
+  return () => buildMachine(s, from ? new ReplayStrategy(from) : seeded(o.seed, s, o.search, o.maxSteps), { ...machineOverrides(o), recordSchedule: false });
 }
 
 /** The strategy a run from `seed` uses: uniform random (or PCT: k defaults to the run's step budget) with the scenario's preemption and drain rates. */
