@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseScenario } from '../src/scenario/load.ts';
+import { loadScenario } from '../src/scenario/load.ts';
 import { explore } from '../src/scenario/explore.ts';
 import { cli } from './helpers.ts';
 
@@ -20,40 +20,17 @@ const GPF = 'general-protection-fault | hazptr_synchronize_overflow_list < hazpt
 const dir = mkdtempSync(join(tmpdir(), 'hazsim-explore-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The handoff workload, two rounds, one update: small enough to search bound 1 completely (SC: no drain choices). */
-const tinyHandoff = parseScenario(`name: tiny handoff
-machine: { cpus: 2, preempt: full, kasan: true, memory_model: sc }
-objects: [gp]
-tasks:
-  - name: acquirer
-    contexts: { c0: static }
-    repeat: 2
-    program: [{ acquire: c0 }, { deref: c0 }, { handoff: { ctx: c0, to: releaser } }]
-  - name: releaser
-    repeat: 2
-    program: [{ receive: held }, { deref: held }, { release: held }]
-  - name: writer
-    program: [{ update: gp }]
-`, 'tiny-handoff.yaml');
-
+// the small scenarios of scenarios/explore/ (docs/hunting.md), under SC to keep the file fast: no drain choices
+const sc = { memoryModel: 'sc' };
+/** The handoff workload, two rounds, one update: bound 1 is searched completely. */
+const tinyHandoff = loadScenario('scenarios/explore/handoff-small.yaml', undefined, sc);
 /** Correct use: acquire and release in the same task while a writer updates. */
-const tinySameTask = parseScenario(`name: tiny same-task release
-machine: { cpus: 2, preempt: full, kasan: true, memory_model: sc }
-objects: [gp]
-tasks:
-  - name: reader
-    cpu: 0
-    contexts: { c0: stack }
-    program: [{ acquire: c0 }, { deref: c0 }, { release: c0 }]
-  - name: writer
-    cpu: 1
-    program: [{ update: gp }]
-`, 'tiny-same-task.yaml');
+const tinySameTask = loadScenario('scenarios/explore/same-task-small.yaml', undefined, sc);
 
 describe('explore', () => {
   it('finds the handoff GPF at bound 1, and the saved schedule replays it exactly', async () => {
     const f = join(dir, 'found.sched');
-    const ex = await cli(['explore', HANDOFF, '--bound', '1', '--steps', '3000', '--max-schedules', '40', '--save-schedule', f]);
+    const ex = await cli(['explore', HANDOFF, '--bound', '1', '--steps', '1000', '--max-schedules', '40', '--save-schedule', f]);
     expect(ex.code).toBe(1);
     expect(ex.out).toContain(`hazsim: first failure at bound 1: ${GPF}`);
     expect(ex.out).toContain(`hazsim: replay: ./bin/hazsim replay ${HANDOFF} ${f}`);
@@ -64,16 +41,29 @@ describe('explore', () => {
     expect(rp.out).toContain(`hazsim: signature: ${GPF}`);
     expect(rp.out).toContain(`schedule ${digest})`);
     // the same search, the same output
-    const again = await cli(['explore', HANDOFF, '--bound', '1', '--steps', '3000', '--max-schedules', '40']);
+    const again = await cli(['explore', HANDOFF, '--bound', '1', '--steps', '1000', '--max-schedules', '40']);
     expect(again.out.split('\n').at(-1)).toBe(ex.out.split('\n').at(-1));
   });
 
   it('run --strategy dfs prints the failing run as run does; its replay line repeats the search', async () => {
-    const r = await cli(['run', HANDOFF, '--strategy', 'dfs', '--bound', '1', '--steps', '3000', '--quiet']);
+    const r = await cli(['run', HANDOFF, '--strategy', 'dfs', '--bound', '1', '--steps', '1000', '--quiet']);
     expect(r.code).toBe(1);
     expect(r.out).toContain(`hazsim: signature: ${GPF}`);
-    expect(r.out).toContain(`hazsim: replay: ./bin/hazsim run ${HANDOFF} --steps 3000 --strategy dfs --bound 1`);
+    expect(r.out).toContain(`hazsim: replay: ./bin/hazsim run ${HANDOFF} --steps 1000 --strategy dfs --bound 1`);
     expect(r.out).toContain('hazsim: found by dfs at bound 1, schedule 36 of the search');
+  });
+
+  it('hunt --strategy dfs is the search with its summary; bisect --strategy dfs bisects the schedule it finds', async () => {
+    const h = await cli(['hunt', 'scenarios/explore/same-task-small.yaml', '--strategy', 'dfs', '--bound', '1', '--memory-model', 'sc']);
+    expect(h.code).toBe(0);
+    expect(h.out.split('\n').at(-1)).toMatch(/^hazsim: explored \d+ schedules \(complete\), 0 failing, signatures: none$/);
+    const out = join(dir, 'bisected.sched');
+    const b = await cli(['bisect', 'scenarios/explore/handoff-small.yaml', '--seed', '1', '--strategy', 'dfs', '--bound', '1', '--memory-model', 'sc', '--out', out]);
+    expect(b.code).toBe(1);
+    expect(b.err).toContain(`bisect: dfs: failing schedule 32 of the search, at bound 1: ${GPF}`);
+    expect(b.out).toContain(`hazsim: signature: ${GPF}`);
+    const rp = await cli(['replay', 'scenarios/explore/handoff-small.yaml', out, '--quiet']);
+    expect(rp.out).toContain(`hazsim: signature: ${GPF}`);
   });
 
   it('a correct-use scenario: complete and clean at bound 1', () => {
