@@ -51,7 +51,7 @@ export function writePerfetto(io: CliIO, flags: PerfettoFlags, s: Scenario, o: R
   const all = !!flags.perfettoAll;
   const sum: TimelineSummary = { events: 0, fromNs: 0, toNs: 0, raceSteps: 0, raceShown: 0 };
   const head = { ...about, window: all ? 'the whole run' : 'before the report (--perfetto-all for the whole run)', units: 'ts in simulated microseconds' };
-  writeChunks('--perfetto', file, perfettoJson(timelineEvents(build, { all, race, endNs: r.simNs }, sum), head));
+  writeChunks('--perfetto', file, perfettoJson(timelineEvents(build, { all, race, endNs: r.simNs, lastStepNs: r.history.at(-1)?.t }, sum), head));
   const what = race?.length ? `, the race's ${sum.raceShown === sum.raceSteps ? `${sum.raceSteps}` : `${sum.raceShown} of ${sum.raceSteps}`} steps` : '';
   io.err(`hazsim: perfetto: wrote ${file} (${sum.events} events, ${fmtSecs(sum.fromNs)} s to ${fmtSecs(sum.toNs)} s simulated${what}${all ? '' : '; --perfetto-all for the whole run'})`);
 }

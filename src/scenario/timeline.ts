@@ -33,7 +33,8 @@
  * By default only a window is written: from WINDOW_MARGIN_NS before the
  * earliest step of the causal slice (its kmalloc/kfree not counted: the object
  * may be allocated at boot) to the end of the run, at most WINDOW_CAP_NS; with
- * no slice, the last WINDOW_NO_RACE_NS. Slices running at the window's start
+ * no slice, the last WINDOW_NO_RACE_NS (both counted back from the last step,
+ * when a proven endless loop moved the clock on after it). Slices running at the window's start
  * open at it; all close at its end. Timestamps are simulated microseconds.
  */
 import type { Machine, StepRecord } from '../kernel/machine.ts';
@@ -74,6 +75,8 @@ export interface TimelineOptions {
   race?: RaceStep[];
   /** where the run ended (simulated ns): the window ends there */
   endNs: number;
+  /** the time of the run's last step, when the clock moved on after it (a proven endless loop): the cap counts from there */
+  lastStepNs?: number;
 }
 
 /** What was written, for the line the command prints. */
@@ -91,9 +94,9 @@ export function timelineWindow(o: TimelineOptions): { from: number; to: number }
   const to = o.endNs;
   if (o.all) return { from: 0, to };
   const steps = (o.race ?? []).filter((r) => r.edge !== 'alloc');
-  if (!steps.length) return { from: Math.max(0, to - WINDOW_NO_RACE_NS), to };
+  if (!steps.length) return { from: Math.max(0, Math.min(to, o.lastStepNs ?? to) - WINDOW_NO_RACE_NS), to };
   const first = Math.min(...steps.map((r) => r.t));
-  return { from: Math.max(0, first - WINDOW_MARGIN_NS, to - WINDOW_CAP_NS), to };
+  return { from: Math.max(0, first - WINDOW_MARGIN_NS, Math.min(to, o.lastStepNs ?? to) - WINDOW_CAP_NS), to };
 }
 
 const us = (ns: number) => ns / 1000;
@@ -208,6 +211,9 @@ export class Timeline {
     this.emit(ph === 'B' ? { ph, name, ...(cat ? { cat } : {}), ts: us(ts), pid, tid: pid, ...(args ? { args } : {}) } : { ph, name, ts: us(ts), pid, tid: pid });
   }
 
+  /** flows whose end the current step is: written after its slices open, so the end's slice comes first in the file */
+  private readonly ends: { name: string; cat: string; a: FlowStart; b: FlowStart }[] = [];
+
   private flow(name: string, cat: string, a: FlowStart, b: FlowStart): void {
     if (!this.started || a.t < this.from || a.cpu < 0) return;
     const id = ++this.flowId;
@@ -303,7 +309,9 @@ export class Timeline {
       const args: Record<string, string> = { who: r.who, what: r.what, addr: r.addr, value: r.value };
       if (r.readsFrom) args['reads-from'] = r.readsFrom;
       args.edge = r.edge;
-      this.emit({ ph: 'i', name: `${r.fault ? 'fault' : 'race'}: ${r.fn}: ${r.desc}`, cat: 'race', s: 't', ts: us(r.t), pid, tid: pid, args });
+      // the faulting access at the time of the step that made it, as the report has it
+      const ts = r.fault && this.m.bug ? Math.min(r.t, this.m.bug.time) : r.t;
+      this.emit({ ph: 'i', name: `${r.fault ? 'fault' : 'race'}: ${r.fn}: ${r.desc}`, cat: 'race', s: 't', ts: us(ts), pid, tid: pid, args });
     }
   }
 
@@ -322,6 +330,8 @@ export class Timeline {
       this.openStint(tr, r.task, tr.switchTo === r.task ? tr.switchAt : r.t);
     }
     this.follow(tr, t, r.t);
+    for (const f of this.ends) this.flow(f.name, f.cat, f.a, f.b);
+    this.ends.length = 0;
     // an interrupt or preemption taken: its frame shows from the task's next step, its slice from this one
     if (en) this.entry.set(r.task, en);
     tr.lastEnd = r.t + this.stepNs;
@@ -366,14 +376,14 @@ export class Timeline {
       else this.handoffs.set(to, [{ t: r.t, cpu: r.cpu }]);
     } else if (k === OP_RECEIVE && r.val === 1) {
       const a = this.handoffs.get(r.task)?.shift();
-      if (a && r.t >= this.from) this.flow('handoff', 'handoff', a, { t: r.t, cpu: r.cpu });
+      if (a && r.t >= this.from) this.ends.push({ name: 'handoff', cat: 'handoff', a, b: { t: r.t, cpu: r.cpu } });
     }
     if (this.deferred.length && (k === OP_LOAD || k === OP_STORE || k === OP_CMPXCHG || k === OP_XCHG)) {
       for (let i = 0; i < this.deferred.length; i++) {
         const d = this.deferred[i];
         if (r.addr < d.lo || r.addr >= d.hi || d.task === r.task || !this.inRelease(m.tasks[r.task])) continue;
         this.deferred.splice(i, 1);
-        if (r.t >= this.from) this.flow('deferred release', 'llist', d.start, { t: r.t, cpu: r.cpu });
+        if (r.t >= this.from) this.ends.push({ name: 'deferred release', cat: 'llist', a: d.start, b: { t: r.t, cpu: r.cpu } });
         break;
       }
     }
