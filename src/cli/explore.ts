@@ -23,8 +23,8 @@ import { saveSchedule } from './run.ts';
 export const DEFAULT_BOUND = 2;
 export const DEFAULT_MAX_SCHEDULES = 10_000;
 
-export const boundOption = (): Option => new Option('--bound <k>', `explore: the most preemptions (and delayed store-buffer drains, other non-default scheduler choices) a schedule may have (default ${DEFAULT_BOUND}; bounds 0..k are searched in turn)`);
-export const maxSchedulesOption = (): Option => new Option('--max-schedules <n>', `explore: stop after this many schedules (default ${DEFAULT_MAX_SCHEDULES})`);
+export const boundOption = (): Option => new Option('--bound <k>', `the most preemptions (and delayed store-buffer drains, other non-default scheduler choices) a searched schedule may have (explore, --strategy dfs; default ${DEFAULT_BOUND}; bounds 0..k in turn)`);
+export const maxSchedulesOption = (): Option => new Option('--max-schedules <n>', `stop the search after this many schedules (explore, --strategy dfs; default ${DEFAULT_MAX_SCHEDULES})`);
 
 export interface DfsFlags {
   bound?: string;

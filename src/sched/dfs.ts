@@ -148,7 +148,7 @@ export class DfsStrategy implements Strategy {
   /** Watch the machine's steps (its tracer); call before it runs. */
   attach(m: Machine): void {
     this.m = m;
-    const len = FP_GLOBAL + m.cpus.length * FP_CPU;
+    const len = FP_GLOBAL + 1 + m.cpus.length * FP_CPU;
     this.fp = new Float64Array(len + 256 * FP_TASK);
     this.fpNext = new Float64Array(len + 256 * FP_TASK);
     fingerprint(m, this.fp);
@@ -226,18 +226,23 @@ export class DfsStrategy implements Strategy {
       const fp = fingerprint(m, this.fpNext);
       const old = this.fp;
       for (let k = 0; k < FP_GLOBAL; k++) if (fp[k] !== old[k]) b.global = true;
+      if (fp[FP_GLOBAL] !== old[FP_GLOBAL]) add(b.writes, P_HANDOFF);
       const nc = m.cpus.length;
-      for (let c = 0; c < nc; c++) {
-        for (let k = FP_GLOBAL + c * FP_CPU; k < FP_GLOBAL + (c + 1) * FP_CPU; k++) if (fp[k] !== old[k]) add(b.writes, pSched(c));
+      let o = FP_GLOBAL + 1;
+      for (let c = 0; c < nc; c++, o += FP_CPU) {
+        for (let k = o; k < o + FP_CPU; k++) if (fp[k] !== old[k]) add(b.writes, pSched(c));
       }
-      for (let t = 0, o = FP_GLOBAL + nc * FP_CPU; t < m.tasks.length; t++, o += FP_TASK) {
-        for (let k = o; k < o + FP_TASK - 1; k++) {
+      for (let t = 0; t < m.tasks.length; t++, o += FP_TASK) {
+        // state, cpu, runqueue, frames: the scheduler state of the CPU it was on and of the one it is on
+        for (let k = o; k < o + 4; k++) {
           if (fp[k] !== old[k]) {
             add(b.writes, pSched(fp[o + 1]));
             add(b.writes, pSched(old[o + 1]));
           }
         }
-        if (fp[o + FP_TASK - 1] !== old[o + FP_TASK - 1]) add(b.writes, pStack(t));
+        if (fp[o + 4] !== old[o + 4] || fp[o + 5] !== old[o + 5]) add(b.writes, P_HANDOFF); // its mailbox
+        if (fp[o + 6] !== old[o + 6]) add(b.writes, pStack(t));
+        if (fp[o + 7] !== old[o + 7] || fp[o + 8] !== old[o + 8] || fp[o + 9] !== old[o + 9]) b.global = true; // where it may run
       }
       this.fpNext = old;
       this.fp = fp;
@@ -362,19 +367,21 @@ const P_HANDOFF = -2;
 const pSched = (cpu: number): number => -16 - cpu;
 const pStack = (task: number): number => -4096 - task;
 
-/** fingerprint(): the global entries, then FP_CPU per CPU, then FP_TASK per task (the last one its stack top) */
+/** fingerprint(): FP_GLOBAL global entries, the handoffs outstanding, then FP_CPU per CPU, then FP_TASK per task */
 const FP_GLOBAL = 5;
 const FP_CPU = 7;
-const FP_TASK = 7;
+const FP_TASK = 10;
 
 /**
  * What a step may change outside the memory words it accesses: timers fired,
- * WARNs, hotplug, new tasks (global: every step depends on them); per CPU its
- * runqueue, pending interrupts and IPIs, current task, udelay (that CPU's
- * scheduler state); per task its state, CPU, frames, mailbox (the scheduler
- * state of the CPUs it was and is on) and stack top (its stack frames).
- * Counters and the console log are not part of it: the order of two lines
- * printed by independent steps is not a difference the search makes.
+ * WARNs, hotplug, new tasks, a task's affinity (global: every step depends on
+ * them); the handoffs outstanding and each task's mailbox (the handoff
+ * pseudo-word); per CPU its runqueue, pending interrupts and IPIs, current
+ * task, udelay (that CPU's scheduler state); per task its state, CPU, runqueue
+ * and frames (the scheduler state of the CPUs it was and is on) and its stack
+ * top (its stack frames). Counters and the console log are not part of it: the
+ * order of two lines printed by independent steps is not a difference the
+ * search makes.
  */
 function fingerprint(m: Machine, out: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> {
   let k = 0;
@@ -383,6 +390,7 @@ function fingerprint(m: Machine, out: Float64Array<ArrayBuffer>): Float64Array<A
   out[k++] = m.bug ? 1 : 0;
   out[k++] = m.pendingDown;
   out[k++] = m.nextPid;
+  out[k++] = m.handedOff.size;
   for (const c of m.cpus) {
     out[k++] = c.irqPending;
     out[k++] = c.rq.length;
@@ -401,6 +409,9 @@ function fingerprint(m: Machine, out: Float64Array<ArrayBuffer>): Float64Array<A
     out[k++] = t.mailbox.length;
     out[k++] = t.received ? 1 : 0;
     out[k++] = t.stackTop;
+    out[k++] = t.excludedCpu;
+    out[k++] = t.pinned ? 1 : 0;
+    out[k++] = t.homeCpu;
   }
   return out;
 }
