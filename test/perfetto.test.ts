@@ -152,6 +152,10 @@ describe('--perfetto', () => {
     expect(r2.code).toBe(1);
     // --json tells no story: the slice comes from a replay of its own; the file is the same
     expect(readFileSync(b, 'utf8')).toBe(readFileSync(a, 'utf8'));
+    // a run that keeps no decision log is run again from its seed: the same bytes again
+    const a2 = join(dir, 'a2.json');
+    await cli(['run', 'scenarios/cross-task-handoff.yaml', '--seed', '1', '--quiet', '--perfetto', a2]);
+    expect(readFileSync(a2, 'utf8')).toBe(readFileSync(a, 'utf8'));
     const { ev } = load(a);
     const hf = ev.filter((e) => e.cat === 'handoff');
     expect(hf.length).toBeGreaterThanOrEqual(2);

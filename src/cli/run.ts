@@ -147,6 +147,7 @@ export function runCommand(io: CliIO): Command {
         io.out(formatRun(r, { color: useColor(opts.color, io.isTTY), quiet: !!opts.quiet, replayCommand, interrupted: !finished }).join('\n'));
       }
       if (opts.perfetto && finished) writePerfetto(io, opts, scenario, ro, r, { scenario: file, seed: String(seed), hazptr: r.hazptr });
+      else if (opts.perfetto) io.err(`hazsim: perfetto: ${opts.perfetto} not written (interrupted)`);
       io.exitCode = !finished ? EXIT_INTERRUPTED : r.bug ? EXIT_BUG : EXIT_OK;
       if (r.outcome === 'divergence') io.exitCode = 2;
     });

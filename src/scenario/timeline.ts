@@ -38,7 +38,7 @@
  * open at it; all close at its end. Timestamps are simulated microseconds.
  */
 import type { Machine, StepRecord } from '../kernel/machine.ts';
-import { FRAME_IRQ, FRAME_PREEMPT, OP_CMPXCHG, OP_DRAIN, OP_HANDOFF, OP_LOAD, OP_RECEIVE, OP_STORE, OP_SWITCH, OP_XCHG } from '../kernel/port.ts';
+import { FRAME_IRQ, FRAME_PREEMPT, OP_CMPXCHG, OP_DRAIN, OP_HANDOFF, OP_KFREE, OP_LOAD, OP_RECEIVE, OP_STORE, OP_SWITCH, OP_XCHG } from '../kernel/port.ts';
 import { functions, sites } from '../kernel/sites.ts';
 import type { Task } from '../kernel/task.ts';
 import type { Bug } from '../kernel/bugs.ts';
@@ -368,6 +368,9 @@ export class Timeline {
       const f = t.frames[t.fdepth - 1];
       const o = r.val === f.val2 ? m.mem.objectAt(f.val) : undefined;
       if (o) this.deferred.push({ lo: o.addr, hi: o.addr + o.size, task: r.task, start: { t: r.t, cpu: r.cpu } });
+    } else if (k === OP_KFREE && this.deferred.length) {
+      // freed without a release seen (the object may come back as another): no arrow to draw
+      for (let i = this.deferred.length - 1; i >= 0; i--) if (this.deferred[i].lo === r.addr) this.deferred.splice(i, 1);
     } else if (k === OP_HANDOFF) {
       const t = m.tasks[r.task];
       const to = t.frames[t.fdepth - 1].val2;
