@@ -22,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { loadScenario, parseScenario } from '../src/scenario/load.ts';
 import { runScenario, type Search } from '../src/scenario/run.ts';
 import type { Scenario } from '../src/scenario/schema.ts';
+import { explore } from '../src/scenario/explore.ts';
 
 const quick = process.argv.includes('--quick');
 
@@ -97,3 +98,20 @@ console.log('| workload | strategy | ranges with a report | median wall time to 
 console.log('|---|---|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 console.log(`\nbudgets: ${workloads.map((w) => `${w.name}: ${w.seeds} seeds x ${w.steps.toLocaleString('en-US')} steps`).join('; ')}`);
+
+/** explore (bounded exhaustive search) on the handoff race and on a correct use of the API: complete, and clean. */
+const explores: { name: string; file: string; bound: number; steps?: number }[] = [
+  { name: 'cross-task handoff, small (scenarios/explore/handoff-small.yaml)', file: 'scenarios/explore/handoff-small.yaml', bound: 1 },
+  { name: 'cross-task handoff (scenarios/cross-task-handoff.yaml), --steps 3000', file: 'scenarios/cross-task-handoff.yaml', bound: 1, steps: 3000 },
+  { name: 'correct use: same-task acquire/release (scenarios/explore/same-task-small.yaml)', file: 'scenarios/explore/same-task-small.yaml', bound: 2 },
+];
+console.log('\nexplore (bounded exhaustive search, the partial-order reduction on, --max-schedules 10000)\n');
+console.log('| scenario | bound | schedules | complete | failing | first failure at bound | wall time |');
+console.log('|---|---|---|---|---|---|---|');
+for (const e of quick ? explores.filter((x) => !x.steps) : explores) {
+  const t0 = performance.now();
+  const r = explore(loadScenario(e.file), { bound: e.bound, maxSchedules: 10_000, seed: 1, maxSteps: e.steps });
+  const dt = (performance.now() - t0) / 1000;
+  const first = r.signatures.length ? Math.min(...r.signatures.map((x) => x.bound)) : null;
+  console.log(`| ${e.name} | ${e.bound} | ${r.explored} (+${r.cut} cut short) | ${r.complete ? 'complete' : 'stopped at budget'} | ${r.failing} | ${first ?? '-'} | ${dt.toFixed(1)} s |`);
+}
