@@ -13,7 +13,6 @@
  * Schedule and re-run under the replay strategy (replayFailure) for its
  * report, its story and a replay file, so it replays exactly.
  */
-import { D_CPU } from '../sched/strategy.ts';
 import { DfsStrategy, ExploreCut, ROOT, type Branch } from '../sched/dfs.ts';
 import { Schedule } from '../sched/schedule.ts';
 import { runScenario, startRun, type RunResult } from './run.ts';
@@ -130,9 +129,4 @@ export function failureSchedule(f: ExploreFailure): Schedule {
 /** The failing run again, under the replay strategy: the report, story and schedule of a normal run. */
 export function replayFailure(s: Scenario, f: ExploreFailure, o: { seed: number; maxSteps?: number; story?: boolean }): RunResult {
   return runScenario(s, { seed: o.seed, replay: failureSchedule(f), maxSteps: o.maxSteps, story: o.story, record: true });
-}
-
-/** How many D_CPU decisions a failure's schedule took (for messages). */
-export function cpuDecisions(f: ExploreFailure): number {
-  return f.decisions.kind.filter((k) => k === D_CPU).length;
 }
