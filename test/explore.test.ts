@@ -74,6 +74,13 @@ describe('explore', () => {
   });
 
   it('the reduction explores fewer schedules and finds the same failures', () => {
+    // two tasks, clean
+    const two = explore(tinySameTask, { bound: 1, maxSchedules: 1000, seed: 1 });
+    const twoOff = explore(tinySameTask, { bound: 1, maxSchedules: 1000, seed: 1, reduce: false });
+    expect(two.complete && twoOff.complete).toBe(true);
+    expect(two.explored + two.cut).toBeLessThan(twoOff.explored);
+    expect(two.failing + twoOff.failing).toBe(0);
+    // three tasks, the handoff race
     const on = explore(tinyHandoff, { bound: 1, maxSchedules: 1000, seed: 1 });
     const off = explore(tinyHandoff, { bound: 1, maxSchedules: 1000, seed: 1, reduce: false });
     expect(on.complete && off.complete).toBe(true);
