@@ -3,9 +3,14 @@
  * Hunt workers load a bundle of the sources (src/cli/workers.ts), not
  * TypeScript through a loader: the bundle must run the same model, so a
  * worker's run gives the same schedule digest as the same run in-process.
+ * A bundle removed by another run is made again; bundles of other sources
+ * (another checkout sharing node_modules) are removed only when a day old.
  */
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bundlePath, startWorker } from '../src/cli/workers.ts';
+import { bundlePath, pruneBundles, startWorker } from '../src/cli/workers.ts';
 import type { SeedResult } from '../src/cli/hunt-worker.ts';
 import { loadScenario } from '../src/scenario/load.ts';
 import { runScenario } from '../src/scenario/run.ts';
@@ -27,5 +32,33 @@ describe('hunt workers', () => {
     const here = runScenario(scenario, { seed: 7, maxSteps: steps, record: false });
     expect(got.steps).toBe(here.steps);
     expect(got.digest).toBe(here.scheduleDigest);
+  });
+
+  it('a bundle removed after it was made (by a run of another checkout) is made again', () => {
+    const p = bundlePath(ENTRY)!;
+    expect(existsSync(p)).toBe(true);
+    // what another checkout's hunt did before bundles of other keys were kept: the file is gone, this process still names it
+    const aside = `${p}.${process.pid}.aside`;
+    renameSync(p, aside);
+    try {
+      expect(bundlePath(ENTRY)).toBe(p);
+      expect(existsSync(p)).toBe(true);
+    } finally {
+      rmSync(aside, { force: true });
+    }
+  });
+
+  it('other bundles of the entry are removed only when a day old', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hazsim-bundles-'));
+    try {
+      const day = 24 * 3600;
+      const now = Date.now();
+      for (const n of ['hunt-worker-mine.mjs', 'hunt-worker-fresh.mjs', 'hunt-worker-old.mjs', 'mutants-worker-old.mjs']) writeFileSync(join(dir, n), '');
+      for (const n of ['hunt-worker-old.mjs', 'mutants-worker-old.mjs', 'hunt-worker-mine.mjs']) utimesSync(join(dir, n), now / 1000 - 2 * day, now / 1000 - 2 * day);
+      pruneBundles(dir, 'hunt-worker-', join(dir, 'hunt-worker-mine.mjs'), now);
+      expect(readdirSync(dir).sort()).toEqual(['hunt-worker-fresh.mjs', 'hunt-worker-mine.mjs', 'mutants-worker-old.mjs']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

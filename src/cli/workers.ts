@@ -10,6 +10,11 @@
  * stay imports, resolved from node_modules as usual. Each worker then loads
  * plain JavaScript: no loader hooks, no per-module transform.
  *
+ * Other bundles of the same entry are removed only once they are a day old:
+ * another checkout sharing node_modules (a worktree with a symlink to it), or a
+ * hunt started before a source edit, may still start workers from its own. A
+ * bundle found missing when a worker starts is made again.
+ *
  * If the bundle cannot be made (no esbuild, a read-only node_modules), the
  * worker registers tsx and imports the TypeScript entry, as before: slower to
  * start, the same code.
@@ -29,6 +34,8 @@ import { Worker } from 'node:worker_threads';
 const SRC = fileURLToPath(new URL('..', import.meta.url));
 const ROOT = dirname(SRC);
 const CACHE = join(ROOT, 'node_modules', '.cache', 'hazsim');
+/** A bundle of another key is removed once it is this old (ms since its last write). */
+const STALE_MS = 24 * 3600 * 1000;
 
 const bundles = new Map<string, string | null>();
 
@@ -51,7 +58,9 @@ function sourcesKey(): string {
 
 /** The bundled entry's path, made if needed; null if it cannot be made. */
 function bundled(entry: string): string | null {
-  if (bundles.has(entry)) return bundles.get(entry)!;
+  // made before, and still there (a run elsewhere may have removed it)
+  const known = bundles.get(entry);
+  if (known === null || (known !== undefined && existsSync(known))) return known;
   let out: string | null = null;
   try {
     const file = join(CACHE, `${basename(entry, '.ts')}-${sourcesKey()}.mjs`);
@@ -62,8 +71,7 @@ function bundled(entry: string): string | null {
       const tmp = `${file}.${process.pid}.tmp`;
       esbuild.buildSync({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', outfile: tmp, logLevel: 'silent' });
       renameSync(tmp, file); // atomic: a concurrent hunt sees the whole file or none
-      const stem = `${basename(entry, '.ts')}-`;
-      for (const old of readdirSync(CACHE)) if (old.startsWith(stem) && old.endsWith('.mjs') && join(CACHE, old) !== file) rmSync(join(CACHE, old), { force: true });
+      pruneBundles(CACHE, `${basename(entry, '.ts')}-`, file, Date.now());
     }
     out = file;
   } catch {
@@ -71,6 +79,19 @@ function bundled(entry: string): string | null {
   }
   bundles.set(entry, out);
   return out;
+}
+
+/** Remove the bundles in `dir` named `stem`* other than `keep` that were last written more than a day before `now`. */
+export function pruneBundles(dir: string, stem: string, keep: string, now: number): void {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (!name.startsWith(stem) || !name.endsWith('.mjs') || p === keep) continue;
+    try {
+      if (now - statSync(p).mtimeMs > STALE_MS) rmSync(p, { force: true });
+    } catch {
+      // removed meanwhile by another run
+    }
+  }
 }
 
 /** A worker running `entry` (a URL of a .ts file under src/) with `workerData`. */
