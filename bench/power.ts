@@ -16,7 +16,8 @@
  *
  * A benchmark, not a test: wall times vary with the machine and its load;
  * seeds-to-first-report do not (they are fixed by the seeds).
- * `npm run bench:power -- --quick` runs fewer ranges and smaller budgets.
+ * `npm run bench:power -- --quick` runs fewer ranges and smaller budgets;
+ * `-- --sampling` only the random/PCT table, `-- --explore` only explore's.
  */
 import { performance } from 'node:perf_hooks';
 import { loadScenario, parseScenario } from '../src/scenario/load.ts';
@@ -25,6 +26,8 @@ import type { Scenario } from '../src/scenario/schema.ts';
 import { explore } from '../src/scenario/explore.ts';
 
 const quick = process.argv.includes('--quick');
+/** --sampling: only the random/PCT table; --explore: only the explore table */
+const only = process.argv.includes('--sampling') ? 'sampling' : process.argv.includes('--explore') ? 'explore' : null;
 
 interface Workload {
   name: string;
@@ -66,7 +69,7 @@ const RANGES = quick ? 3 : 5;
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 const rows: string[][] = [];
-for (const w of workloads) {
+for (const w of only === 'explore' ? [] : workloads) {
   for (const st of strategies) {
     const times: number[] = [];
     const counts: number[] = [];
@@ -93,11 +96,13 @@ for (const w of workloads) {
   }
 }
 
+if (only !== 'explore') {
 console.log(`search power (${RANGES} disjoint seed ranges per cell; a range runs seeds 1000r+1.. until the first report or its budget)\n`);
 console.log('| workload | strategy | ranges with a report | median wall time to it | median seeds to it | reports |');
 console.log('|---|---|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 console.log(`\nbudgets: ${workloads.map((w) => `${w.name}: ${w.seeds} seeds x ${w.steps.toLocaleString('en-US')} steps`).join('; ')}`);
+}
 
 /** explore (bounded exhaustive search) on the handoff race and on a correct use of the API: complete, and clean. */
 const explores: { name: string; file: string; bound: number; steps?: number }[] = [
@@ -105,10 +110,10 @@ const explores: { name: string; file: string; bound: number; steps?: number }[] 
   { name: 'cross-task handoff (scenarios/cross-task-handoff.yaml), --steps 3000', file: 'scenarios/cross-task-handoff.yaml', bound: 1, steps: 3000 },
   { name: 'correct use: same-task acquire/release (scenarios/explore/same-task-small.yaml)', file: 'scenarios/explore/same-task-small.yaml', bound: 2 },
 ];
-console.log('\nexplore (bounded exhaustive search, the partial-order reduction on, --max-schedules 10000)\n');
-console.log('| scenario | bound | schedules | complete | failing | first failure at bound | wall time |');
-console.log('|---|---|---|---|---|---|---|');
-for (const e of quick ? explores.filter((x) => !x.steps) : explores) {
+if (only !== 'sampling') console.log('\nexplore (bounded exhaustive search, the partial-order reduction on, --max-schedules 10000)\n');
+if (only !== 'sampling') console.log('| scenario | bound | schedules | complete | failing | first failure at bound | wall time |');
+if (only !== 'sampling') console.log('|---|---|---|---|---|---|---|');
+for (const e of only === 'sampling' ? [] : quick ? explores.filter((x) => !x.steps) : explores) {
   const t0 = performance.now();
   const r = explore(loadScenario(e.file), { bound: e.bound, maxSchedules: 10_000, seed: 1, maxSteps: e.steps });
   const dt = (performance.now() - t0) / 1000;
