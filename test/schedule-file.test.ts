@@ -83,6 +83,22 @@ describe('replay files (v2)', () => {
     expect(c.err).toMatch(new RegExp(`decision #${n} .*continuing under the seeded strategy`));
   });
 
+  it('a divergence names both sides alike: CPU, comm/pid and site, as the file does (torture kthreads share a comm)', async () => {
+    const T = 'scenarios/hazptrtorture-preempt.yaml';
+    const s = runScenario(parseScenario(readFileSync(T, 'utf8'), T), { seed: 1, record: true, maxSteps: 5000 });
+    const lines = [...scheduleTextChunks(s.schedule, { seed: '1' }, (t) => s.tasks[t], siteKey)].join('').split('\n');
+    // the first pick of the next task, taken the other way
+    const i = lines.findIndex((l) => /^k1\/2 @\d t\d+$/.test(l));
+    expect(i).toBeGreaterThan(0);
+    const n = decisionsBefore(lines, i);
+    lines[i] = lines[i].replace(/^k1/, 'k0');
+    const g = join(dir, 'torture-pick.sched');
+    writeFileSync(g, lines.join('\n'));
+    const r = await cli(['replay', T, g]);
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n').at(-1)).toBe(`hazsim: ${g}: replay stopped: decision #${n} (pick 0/2): recorded at cpu0 hazptr_torture_/104 -, but now leads to cpu0 hazptr_torture_/100 -`);
+  });
+
   it('a v1 file still replays', async () => {
     const s = runScenario(parseScenario(readFileSync(HANDOFF, 'utf8'), HANDOFF), { seed: 1, record: true });
     const sc = s.schedule;

@@ -709,6 +709,4 @@ export class Machine {
   setNice(t: Task, nice: number): void { t.nice = Math.max(-20, Math.min(19, nice)); }
   /** sched_set_fifo() (true) / sched_set_normal() (false) */
   setFifo(t: Task, fifo: boolean): void { t.rt = fifo; }
-  /** For reports: "cpu1 reader" */
-  describe(cpu: number, task: number, site: number): string { return reports.describeStep(this, cpu, task, site); }
 }

@@ -134,13 +134,6 @@ export function tortureBug(m: Machine, io: Port, kind: BugKind, headline: string
   report(m, kind, m.cpus[io.task.cpu], io.task, { headline, pre, frames: t.top, traceOf: t, noCpuLine: t !== io.task });
 }
 
-/** For reports: "cpu1 reader" */
-export function describeStep(m: Machine, cpu: number, task: number, site: number): string {
-  const t = m.tasks[task];
-  const s = site >= 0 ? sites[site] : undefined;
-  return `cpu${cpu} ${t ? t.comm : `task ${task}`}${s && s.fn.name !== '<none>' ? ` ${s.fn.name}: ${s.desc}` : ''}`;
-}
-
 /** Simulated nanoseconds as printk prints them: "12.345678" (seconds, microseconds). */
 export function fmtSecs(ns: number): string {
   const us = Math.floor(ns / 1000);

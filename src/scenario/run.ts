@@ -121,7 +121,6 @@ export function startRun(s: Scenario, o: RunOptions): { machine: Machine; result
   else strategy = o.strategy ?? seededHere();
   const m = buildMachine(s, strategy, { ...machineOverrides(o), recordSchedule: o.record ?? !!(o.replay || o.strategy) });
   if (replay) {
-    replay.describe = (c, t, st) => m.describe(c, t, st);
     replay.taskName = (t) => (t < 0 ? '' : taskName(m, t));
     replay.siteKey = (st) => (st < 0 ? '' : siteKey(st));
   }

@@ -40,10 +40,9 @@ export class ReplayStrategy implements Strategy {
   private i = 0;
   /** the first divergence, when running with a fallback */
   diverged: { index: number; message: string } | null = null;
-  /** Names a CPU, task and site for messages and name checks; set by the machine's owner. */
-  describe: (cpu: number, task: number, site: number) => string = (c, t, s) => `cpu${c} task ${t} site ${s}`;
-  taskName: (task: number) => string = (t) => String(t);
-  siteKey: (site: number) => string = (s) => String(s);
+  /** Name a task ("comm/pid") and a site ("function:description") for name checks and messages, '' for none; set by the machine's owner. */
+  taskName: (task: number) => string = (t) => `task ${t}`;
+  siteKey: (site: number) => string = (s) => `site ${s}`;
   /** v2: the defaults, and the run line being checked */
   private readonly defaults: DefaultChoices | null;
   private run: { first: number; last: number; check: string; sum: RunCheck } | null = null;
@@ -134,9 +133,14 @@ export class ReplayStrategy implements Strategy {
       recorded = `${r.cpu[i] >= 0 ? `cpu${r.cpu[i]}` : '-'} ${tn || '-'} ${sk || '-'}`;
     } else {
       ok = r.cpu[i] === cpu && r.task[i] === task && r.site[i] === site;
-      recorded = this.describe(r.cpu[i], r.task[i], r.site[i]);
+      recorded = this.context(r.cpu[i], r.task[i], r.site[i]);
     }
-    if (!ok) this.fail(i, `decision #${i} (${this.recorded(i)}): recorded at ${recorded}, but now leads to ${this.describe(cpu, task, site)}`);
+    if (!ok) this.fail(i, `decision #${i} (${this.recorded(i)}): recorded at ${recorded}, but now leads to ${this.context(cpu, task, site)}`);
+  }
+
+  /** A decision's context as a file names it, "cpu0 comm/pid function:description" ('-' for what it lacks): both sides of a divergence message. */
+  private context(cpu: number, task: number, site: number): string {
+    return `${cpu >= 0 ? `cpu${cpu}` : '-'} ${(task >= 0 && this.taskName(task)) || '-'} ${(site >= 0 && this.siteKey(site)) || '-'}`;
   }
 }
 
