@@ -89,7 +89,7 @@ describe('the slice of the torture GPF, PREEMPT seed 1', () => {
   it('holds the race, in order: first chain, the release that read the per-CPU slot during the move, the second chain, the poisoning hlist_del, the writer\'s load of the poison', () => {
     const first = find(/hlist_add_head: store h->first \[0xffff88807fa80070\] <- 0xffff888003010130 \(the node\)/);
     const race = find(/hazptr_torture_-100 .* hazptr_release: load ctx->slot .* \(CPU2's per-CPU slot\), stored by .*\(WHILE hazptr_torture_-101 on CPU2 was in hazptr_note_context_switch\(\)/);
-    const freed = find(/kfree\(0xffff888003010120 \(the object\)\); the node is still linked from \[0xffff88807fa80070\]/);
+    const freed = find(/0\.100659: .*kfree\(0xffff888003010120 \(the object\)\); the node is being linked from \[0xffff88807fa80070\]/);
     const second = find(/hlist_add_head: store n->pprev \[0xffff888003010138\] .*; the node is still linked from \[0xffff88807fa80070\]/);
     const poison = find(/hazptr_torture_-101 .* hlist_del: store n->next = LIST_POISON1 \[0xffff888003010130\] .*still linked from \[0xffff88807fa80070\]/);
     const head = find(/hazptr_torture_-105 .* load head->first \[0xffff88807fa80070\] -> 0xffff888003010130 \(the node\), stored by hazptr_torture_-101 at 0\.100657/);
@@ -99,6 +99,22 @@ describe('the slice of the torture GPF, PREEMPT seed 1', () => {
     for (const i of order) expect(i).toBeGreaterThanOrEqual(0);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(fault).toBe(steps.length - 1);
+  });
+
+  it('a link counts from when its store reached memory (x86-TSO): the kfree does not claim a link still in CPU2\'s store buffer', () => {
+    // h->first <- the node is stored at 0.100657 but drains at 0.100662; the object is freed at 0.100659, between
+    const link = steps.find((l) => /0\.100657: hlist_add_head: store h->first \[0xffff88807fa80070\]/.test(l))!;
+    expect(link).toContain('(buffered, reaches memory at 0.100662)');
+    const kfree = steps.find((l) => /0\.100659: hazptr_torture_do_one_pending: kfree/.test(l))!;
+    expect(kfree).not.toContain('still linked');
+    expect(kfree).toContain("; the node is being linked from [0xffff88807fa80070] (store by hazptr_torture_-101 at 0.100657, still in CPU2's store buffer; reaches memory at 0.100662)");
+    // by the second kfree it is in memory
+    expect(steps.find((l) => /0\.101386: .*kfree/.test(l))).toMatch(/the node is still linked from \[0xffff88807fa80070\] \(by hazptr_torture_-101 at 0\.100657\)$/);
+    // the poisoning task's own unlink from CPU1's list, still in its store buffer, is seen by its CPU: only CPU2's list still links the node
+    const poison = steps.find((l) => /hlist_del: store n->next = LIST_POISON1/.test(l))!;
+    expect(poison).toMatch(/the node is still linked from \[0xffff88807fa80070\] \(by hazptr_torture_-101 at 0\.100657\), in hazptr_release\(\)$/);
+    // a buffered store races when it reaches memory: said inside its parenthesis
+    expect(steps.some((l) => l.includes('store-release slot->addr = NULL [0xffff88807fa80000] <- NULL (buffered, reaches memory at 0.100659, WHILE hazptr_torture_-101 on CPU2 was in hazptr_note_context_switch(), from 0.100655)'))).toBe(true);
   });
 });
 
@@ -124,7 +140,7 @@ describe('reads-from over a torture run', () => {
     const { buildMachine } = await import('../src/scenario/workload.ts');
     const { RandomStrategy, seedDrainRate } = await import('../src/sched/random.ts');
     const s = loadScenario('scenarios/hazptrtorture-preempt.yaml');
-    const { log } = recordRun(() => buildMachine(s, new RandomStrategy(1, s.machine.preempt_rate, s.machine.drain_rate ?? seedDrainRate(1)), { seed: 1, recordSchedule: false }));
+    const { log, m } = recordRun(() => buildMachine(s, new RandomStrategy(1, s.machine.preempt_rate, s.machine.drain_rate ?? seedDrainRate(1)), { seed: 1, recordSchedule: false }));
     let bad = 0;
     let linked = 0;
     for (let i = 0; i < log.n; i++) {
@@ -138,5 +154,38 @@ describe('reads-from over a torture run', () => {
     }
     expect(linked).toBeGreaterThan(100_000);
     expect(bad).toBe(0);
+    // the slice's claims, by when stores reached memory (a buffered store at its drain)
+    const { causalSlice, visibleAt } = await import('../src/scenario/slice.ts');
+    const { findSubject } = await import('../src/scenario/story.ts');
+    const { CTX_BACKUP, BACKUP_NODE } = await import('../src/hazptr/v5/layout.ts');
+    const subject = findSubject(m)!;
+    const sl = causalSlice(log, m, subject)!;
+    const node = subject.ctx + CTX_BACKUP + BACKUP_NODE;
+    let races = 0;
+    let links = 0;
+    for (const r of sl.rows) {
+      const y = sl.why.get(r)!;
+      if (y.edge === 'race' && log.kind[r] !== OP_LOAD) {
+        // a racing store reached memory while the invocation it raced with ran
+        races++;
+        const inv = log.inv[y.from];
+        let last = y.from;
+        for (let j = y.from; j < log.n; j++) if (log.inv[j] === inv) last = j;
+        const v = visibleAt(log, r);
+        expect(v).toBeGreaterThan(log.invFirst[inv]);
+        expect(v).toBeLessThan(last);
+      }
+      for (const p of sl.pointing(node, r)) {
+        links++;
+        const v = visibleAt(log, p.row);
+        expect(p.row).toBeLessThan(r);
+        if (!p.buffered) expect(v).toBeLessThan(r);
+        else expect(v).toBeGreaterThan(r);
+        // a buffered link is seen only by the CPU whose buffer holds it
+        if (p.buffered) expect(p.seen).toBe(log.cpu[p.row] === log.cpu[r]);
+      }
+    }
+    expect(races).toBeGreaterThan(0);
+    expect(links).toBeGreaterThan(0);
   });
 });

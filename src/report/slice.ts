@@ -14,7 +14,7 @@ import { FL_BUFFERED, FL_FORWARDED, FL_HARDIRQ, type Machine } from '../kernel/m
 import { fmtSecs } from '../kernel/reports.ts';
 import { OP_CMPXCHG, OP_KFREE, OP_KMALLOC, OP_LOAD, OP_NAMES, OP_STORE, OP_XCHG } from '../kernel/port.ts';
 import { functions, sites } from '../kernel/sites.ts';
-import type { Slice } from '../scenario/slice.ts';
+import type { Link, Slice } from '../scenario/slice.ts';
 import { kthreadNames, type Subject } from '../scenario/story.ts';
 import { CTX_BACKUP, BACKUP_NODE, BACKUP_SLOT } from '../hazptr/v5/layout.ts';
 import { commPid, fmtContext, taskColumns } from './ftrace.ts';
@@ -120,6 +120,9 @@ function describer(sl: Slice, m: Machine, subject: Subject | undefined): { what:
     const k = log.kind[i];
     const desc = s.desc || OP_NAMES[k];
     const at = `[${mem.fmt(log.addr[i])}]`;
+    const y = sl.why.get(i);
+    // a step that raced with an invocation: it happened (a buffered store: reached memory) while that invocation ran
+    let during = y?.edge === 'race' ? `WHILE ${commPid(m, log.task[y.from])} on CPU${log.cpu[y.from]} was in ${unitOf(y.from)}(), from ${fmtSecs(log.t[log.invFirst[log.inv[y.from]]])}` : '';
     let w: string;
     if (i === sl.start && sl.fault) w = `${desc} ${at}: faults (${m.bug!.kind})`;
     else if (k === OP_LOAD || k === OP_CMPXCHG || k === OP_XCHG) {
@@ -127,7 +130,9 @@ function describer(sl: Slice, m: Machine, subject: Subject | undefined): { what:
       w = k === OP_LOAD ? `${desc} ${at} -> ${fmtVal(log.val[i])}, ${src}` : `${desc} ${at} was ${fmtVal(log.val[i])}, ${src}`;
     } else if (k === OP_STORE) {
       const d = log.link[i];
-      w = `${desc} ${at} <- ${fmtVal(log.val[i])}${log.flags[i] & FL_BUFFERED ? (d >= 0 ? ` (buffered, reaches memory at ${fmtSecs(log.t[d])})` : ' (buffered)') : ''}`;
+      const drained = d >= 0 ? ` (buffered, reaches memory at ${fmtSecs(log.t[d])}${during ? `, ${during}` : ''})` : ' (buffered)';
+      w = `${desc} ${at} <- ${fmtVal(log.val[i])}${log.flags[i] & FL_BUFFERED ? drained : ''}`;
+      if (log.flags[i] & FL_BUFFERED && d >= 0) during = '';
     } else if (k === OP_KMALLOC) w = `kmalloc() -> ${fmtVal(log.val[i])}`;
     else if (k === OP_KFREE) w = `kfree(${fmtVal(log.addr[i])})`;
     else w = `${desc} ${at}`;
@@ -135,16 +140,21 @@ function describer(sl: Slice, m: Machine, subject: Subject | undefined): { what:
     const node = subject ? subject.ctx + CTX_BACKUP + BACKUP_NODE : 0;
     if (node && ((k === OP_STORE && (log.addr[i] === node + 8 || log.val[i] === LIST_POISON1)) || k === OP_KFREE)) {
       // the words that lead to the node (list heads, next fields), not the back pointers (pprev) of the nodes after it
-      const still = sl.pointing(node, i).filter((p) => p.addr !== log.val[i] && !sites[log.site[p.row]].desc.includes('pprev'));
-      if (still.length) w += `; the node is still linked from ${still.map((p) => `[${mem.fmt(p.addr)}] (by ${when(p.row)})`).join(', ')}`;
+      const to = sl.pointing(node, i).filter((p) => p.addr !== log.val[i] && !sites[log.site[p.row]].desc.includes('pprev'));
+      // linked as this CPU sees it (memory, or its own store buffer); or being linked: another CPU's store of the link is
+      // still in that CPU's store buffer (x86-TSO), so the link is not in memory yet
+      const buffer = (p: Link) => {
+        const d = log.link[p.row];
+        return p.buffered ? `, still in CPU${log.cpu[p.row]}'s store buffer${d >= 0 ? `; reaches memory at ${fmtSecs(log.t[d])}` : ''}` : '';
+      };
+      const linked = to.filter((p) => p.seen).map((p) => `[${mem.fmt(p.addr)}] (by ${when(p.row)}${buffer(p)})`);
+      const linking = to.filter((p) => !p.seen).map((p) => `[${mem.fmt(p.addr)}] (store by ${when(p.row)}${buffer(p)})`);
+      if (linked.length) w += `; the node is still linked from ${linked.join(', ')}`;
+      if (linking.length) w += `${linked.length ? ' and' : '; the node'} is being linked from ${linking.join(', ')}`;
     }
     const unit = unitOf(i);
     if (unit && unit !== s.fn.name) w += `, in ${unit}()`;
-    const y = sl.why.get(i);
-    if (y?.edge === 'race') {
-      const f = y.from;
-      w += ` (WHILE ${commPid(m, log.task[f])} on CPU${log.cpu[f]} was in ${unitOf(f)}(), from ${fmtSecs(log.t[log.invFirst[log.inv[f]]])})`;
-    }
+    if (during) w += ` (${during})`;
     if (log.flags[i] & FL_HARDIRQ) w = `in an interrupt on CPU${log.cpu[i]}, interrupting ${commPid(m, log.task[i])}: ${w}`;
     return w;
   };

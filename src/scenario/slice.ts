@@ -20,8 +20,9 @@
  *    pointer it stores;
  *  - po: for a store, the earlier loads of the same invocation on relevant
  *    words (its control and data inputs: ctx->slot, the node, the list head);
- *  - race: stores by other tasks, during an invocation taken, to the relevant
- *    words that invocation accessed (what changed under it);
+ *  - race: stores by other tasks that reached memory during an invocation
+ *    taken (a buffered store at its drain, x86-TSO), to the relevant words that
+ *    invocation accessed (what changed under it);
  *  - alloc: the kmalloc that handed out the object a step touches, and the
  *    kfree before it.
  *
@@ -33,7 +34,7 @@
  * relevant steps nearest the fault first, up to a budget of steps.
  */
 import { MEM_BASE } from '../kernel/addr.ts';
-import type { Machine } from '../kernel/machine.ts';
+import { FL_BUFFERED, type Machine } from '../kernel/machine.ts';
 import { OP_CMPXCHG, OP_DRAIN, OP_KFREE, OP_KMALLOC, OP_LOAD, OP_STORE, OP_XCHG } from '../kernel/port.ts';
 import { StepLog } from './steplog.ts';
 import { findSubject, type Subject } from './story.ts';
@@ -54,8 +55,25 @@ export interface Slice {
   fault: boolean;
   /** per row: 3 the subject object and links into it, 2 words its pointers name, 0 the rest */
   rel: (row: number) => number;
-  /** the words outside the subject object that point at `target` just before `row`, with the row that stored it */
-  pointing: (target: number, row: number) => { addr: number; row: number }[];
+  /**
+   * The words outside the subject object that point at `target` just before
+   * `row`, as `row`'s CPU sees them (memory, or its own newest buffered store to
+   * the word: x86-TSO store forwarding), and those another CPU's store issued
+   * before `row` will make point at it but that is still in that CPU's store
+   * buffer then; with the row of the store.
+   */
+  pointing: (target: number, row: number) => Link[];
+}
+
+/** A word that links to a target (Slice.pointing). */
+export interface Link {
+  addr: number;
+  /** the store that made it point there */
+  row: number;
+  /** that store is still in its CPU's store buffer at the row asked about (x86-TSO: it reaches memory at its drain, log.link[row], if any) */
+  buffered: boolean;
+  /** the CPU of the row asked about sees the link (it is in memory, or in that CPU's own store buffer); false: another CPU's buffered store */
+  seen: boolean;
 }
 
 /** How far program order is followed back within one invocation (rows). */
@@ -164,13 +182,15 @@ function relevance(log: StepLog, m: Machine, subject: Subject | undefined): { re
     if (inObj(v) && !inObj(a)) links.add(a);
     else if (inObj(a) && v >= MEM_BASE && v < m.mem.end && !inObj(v)) named.add(v);
   }
-  // the plain stores and xchgs to each link word, in order, for pointing() (lists are linked by plain stores)
-  const stores = new Map<number, number[]>();
+  // the plain stores and xchgs to each link word, for pointing() (lists are linked by plain stores), in the order they
+  // reached memory: a buffered store at its drain (x86-TSO; one never drained, last), the others at their row
+  const stores = new Map<number, { row: number; vis: number }[]>();
   for (const a of links) stores.set(a, []);
   for (let i = 0; i < log.n; i++) {
     const k = log.kind[i];
-    if (k === OP_STORE || k === OP_XCHG) stores.get(log.addr[i])?.push(i);
+    if (k === OP_STORE || k === OP_XCHG) stores.get(log.addr[i])?.push({ row: i, vis: visibleAt(log, i) });
   }
+  for (const l of stores.values()) l.sort((x, y) => x.vis - y.vis);
   const rel = (row: number) => {
     const k = log.kind[row];
     const a = k === OP_KMALLOC ? log.val[row] : log.addr[row];
@@ -179,11 +199,24 @@ function relevance(log: StepLog, m: Machine, subject: Subject | undefined): { re
     return 0;
   };
   const pointing = (target: number, row: number) => {
-    const out: { addr: number; row: number }[] = [];
+    const out: Link[] = [];
+    const cpu = log.cpu[row];
     for (const [a, l] of stores) {
+      // what memory holds just before row: the last store to reach it before then
       let j = l.length - 1;
-      while (j >= 0 && l[j] >= row) j--;
-      if (j >= 0 && log.written(l[j]) === target) out.push({ addr: a, row: l[j] });
+      while (j >= 0 && l[j].vis >= row) j--;
+      // stores issued before row and still buffered then: row's CPU sees its own newest one instead of memory
+      let own = -1;
+      let other = -1;
+      for (let q = j + 1; q < l.length; q++) {
+        const r = l[q].row;
+        if (r >= row || l[q].vis < row) continue;
+        if (log.cpu[r] === cpu) own = Math.max(own, r);
+        else if (other < 0 && log.written(r) === target) other = r;
+      }
+      const seen = own >= 0 ? own : j >= 0 ? l[j].row : -1;
+      if (seen >= 0 && log.written(seen) === target) out.push({ addr: a, row: seen, buffered: own >= 0, seen: true });
+      else if (other >= 0) out.push({ addr: a, row: other, buffered: true, seen: false });
     }
     return out.sort((x, y) => x.row - y.row);
   };
@@ -217,12 +250,23 @@ function racing(log: StepLog, i: number, rel: (row: number) => number): number[]
   const out: number[] = [];
   const task = log.task[i];
   for (let j = first + 1; j < last; j++) {
-    if (log.task[j] === task || log.inv[j] < 0) continue;
     const k = log.kind[j];
-    const a = log.addr[j];
-    if ((k === OP_STORE || k === OP_XCHG || k === OP_CMPXCHG) ? used.has(a) : k === OP_LOAD && stored.has(a)) out.push(j);
+    // a store changes the word under the invocation when it reaches memory: at its drain if it was buffered (x86-TSO),
+    // whenever it was issued, else at its row
+    const s = k === OP_DRAIN ? log.link[j] : j;
+    if (s < 0 || log.task[s] === task || log.inv[s] < 0) continue;
+    const a = log.addr[s];
+    if (k === OP_DRAIN || (k === OP_STORE && !(log.flags[j] & FL_BUFFERED)) || k === OP_XCHG || k === OP_CMPXCHG) {
+      if (used.has(a)) out.push(s);
+    } else if (k === OP_LOAD && stored.has(a)) out.push(j);
   }
   return out;
+}
+
+/** The row at which store row `i` reached memory: its drain if it was buffered (x86-TSO; Infinity: never drained), else its own. */
+export function visibleAt(log: StepLog, i: number): number {
+  if (log.kind[i] !== OP_STORE || !(log.flags[i] & FL_BUFFERED)) return i;
+  return log.link[i] >= 0 ? log.link[i] : Infinity;
 }
 
 /**
