@@ -7,7 +7,6 @@
  * fast-forwarded and ends as 'stalled at budget', which neither run nor hunt
  * counts as clean. A counted loop of identical steps is not declared endless.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,23 +167,16 @@ tasks:
     const dir = mkdtempSync(join(tmpdir(), 'hazsim-stall-'));
     const file = join(dir, 'stalled.yaml');
     writeFileSync(file, STALLED);
-    /** ./bin/hazsim as a user starts it: exit code and stdout */
-    const hazsim = (...args: string[]) => new Promise<{ status: number | null; stdout: string }>((resolve) => {
-      const p = spawn('./bin/hazsim', args, { env: { ...process.env, NO_COLOR: '1' } });
-      let stdout = '';
-      p.stdout.on('data', (d) => { stdout += d; });
-      p.on('close', (status) => resolve({ status, stdout }));
-    });
-    // both processes start when the file is collected and run beside the tests above
-    // (start-up is most of their time)
-    const runJson = hazsim('run', file, '--seed', '1', '--json');
-    const hunt = hazsim('hunt', file, '--seeds', '1..3', '--jobs', '1');
-
+    // in-process (./bin/hazsim passes main()'s exit code on as the process's: test/cli-ux.test.ts runs it)
+    const hazsim = async (...args: string[]) => {
+      const r = await cli([...args, '--no-color']);
+      return { status: r.code, stdout: r.out };
+    };
     it('hazsim run: exit code 1, --json outcome stalled', async () => {
       const plain = await cli(['run', file, '--seed', '1', '--quiet', '--no-color']);
       expect(plain.code).toBe(1);
       expect(plain.out).toContain('hazsim: stalled-at-budget after 200000 steps');
-      const json = await runJson;
+      const json = await hazsim('run', file, '--seed', '1', '--json');
       expect(json.status).toBe(1);
       const o = JSON.parse(json.stdout);
       expect(o.outcome).toBe('stalled');
@@ -193,7 +185,7 @@ tasks:
     });
 
     it('hazsim hunt: stalled seeds are not counted clean, exit code 1', async () => {
-      const h = await hunt;
+      const h = await hazsim('hunt', file, '--seeds', '1..3', '--jobs', '1');
       expect(h.status).toBe(1);
       const m = /hazsim: 3 seeds, (\d+) failing/.exec(h.stdout);
       expect(m, h.stdout).not.toBeNull();
