@@ -116,6 +116,12 @@ describe('the slice of the torture GPF, PREEMPT seed 1', () => {
     // a buffered store races when it reaches memory: said inside its parenthesis
     expect(steps.some((l) => l.includes('store-release slot->addr = NULL [0xffff88807fa80000] <- NULL (buffered, reaches memory at 0.100659, WHILE hazptr_torture_-101 on CPU2 was in hazptr_note_context_switch(), from 0.100655)'))).toBe(true);
   });
+
+  it('the story says the same of that kfree: the backup slot is being chained, its link still buffered; later kfrees find it chained', () => {
+    const story = r.story ?? [];
+    expect(story.find((l) => /0\.100659: hazptr_torture_do_one_pending: kfree/.test(l))).toMatch(/WHILE ITS BACKUP SLOT IS BEING CHAINED \(the store that links it, by hazptr_torture_-101 on CPU2 at 0\.100657, is still in CPU2's store buffer\)$/);
+    expect(story.find((l) => /0\.101386: hazptr_torture_do_one_pending: kfree/.test(l))).toMatch(/WHILE ITS BACKUP SLOT IS STILL CHAINED$/);
+  });
 });
 
 describe('the slice of a KASAN report', () => {

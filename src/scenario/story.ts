@@ -13,7 +13,7 @@
  */
 import { LIST_POISON1, LIST_POISON2 } from '../kernel/addr.ts';
 import { HLIST_NODE_NEXT } from '../kernel/list.ts';
-import { FL_HARDIRQ, type Machine, type StepRecord } from '../kernel/machine.ts';
+import { FL_BUFFERED, FL_HARDIRQ, type Machine, type StepRecord } from '../kernel/machine.ts';
 import { OP_DRAIN, OP_KFREE, OP_KMALLOC, OP_LOAD, OP_STORE } from '../kernel/port.ts';
 import { sites } from '../kernel/sites.ts';
 import { captureTrace, fmtSecs } from '../kernel/reports.ts';
@@ -85,8 +85,12 @@ export function watch(subject: Subject, run: (tracer: (r: StepRecord) => void) =
   const irqs = new Map<number, { n: number; name: string }>();
   let nIrq = 0;
   const m = run((r) => {
-    // a store's drain (x86-TSO) repeats the store's site: the story tells the store once, at its step
-    if (r.kind === OP_DRAIN) return;
+    // a store's drain (x86-TSO) repeats the store's site: the story tells the store once, at its step,
+    // and keeps only the drain of a store that chains the node (when the link became visible)
+    if (r.kind === OP_DRAIN) {
+      if (heads.has(r.addr) && r.val === node) steps.push({ ...r, irq: 0, irqName: '' });
+      return;
+    }
     const s = sites[r.site];
     const entry = IRQ_ENTRIES.get(s.fn.name);
     if (entry) irqs.set(r.cpu, { n: ++nIrq, name: entry });
@@ -145,9 +149,19 @@ export function tell(subject: Subject, steps: StoryStep[], m: Machine): string[]
   // kind: 'acq' | 'rel-read' | 'rel-clear' for plain use, collapsed below; '' for the rest
   const events: { r: StoryStep; kind: string; slot: number; fn: string; text: string }[] = [];
   const ev = (r: StoryStep, fn: string, what: string, kind = '', slot = 0) => events.push({ r, kind, slot, fn, text: line(r, fn, what) });
+  // list head -> the store chaining the node there while it is still in its CPU's store buffer (x86-TSO)
+  const buffered = new Map<number, StoryStep>();
+  /** how the node is chained now: by links in memory, or only by a store still buffered */
+  const chainedNow = () => {
+    if (chains - buffered.size > 0) return ' WHILE ITS BACKUP SLOT IS STILL CHAINED';
+    const b = [...buffered.values()][0];
+    return b ? ` WHILE ITS BACKUP SLOT IS BEING CHAINED (the store that links it, by ${actor(b)} at ${fmtSecs(b.t)}, is still in CPU${b.cpu}'s store buffer)` : '';
+  };
   for (const r of steps) {
     const s = sites[r.site];
-    if (r.kind === OP_KMALLOC) ev(r, s.fn.name, `kmalloc() returns the object holding the ctx${chains > 0 ? ' (SLUB reuses it WHILE ITS BACKUP SLOT IS STILL CHAINED from its previous life)' : ''}`);
+    if (r.kind === OP_DRAIN) {
+      if (buffered.get(r.addr)?.val === r.val) buffered.delete(r.addr);
+    } else if (r.kind === OP_KMALLOC) ev(r, s.fn.name, `kmalloc() returns the object holding the ctx${chains > 0 ? ' (SLUB reuses it WHILE ITS BACKUP SLOT IS STILL CHAINED from its previous life)' : ''}`);
     else if (r.site === S.acq_ctx_slot || r.site === S.sacq_ctx_slot) {
       lastAcquire = r;
       ev(r, s.fn.name, `acquires into ${slotName(r.val)}`, 'acq', r.val);
@@ -175,6 +189,7 @@ export function tell(subject: Subject, steps: StoryStep[], m: Machine): string[]
     } else if (s.fn.name === 'hlist_add_head' && s.desc === 'store h->first' && r.val === node) {
       ev(r, 'hazptr_chain_backup_slot', `chains the backup slot on the list at ${mem.fmt(r.addr)}${chains > 0 ? ' while it is still chained (CHAINED TWICE)' : ''}`);
       chains++;
+      if (r.flags & FL_BUFFERED) buffered.set(r.addr, r);
     } else if (s.fn.name === 'hlist_add_head' && s.desc === 'store n->next' && r.addr === node && r.val === node) {
       ev(r, 'hlist_add_head', 'n->next = n: the list is now a self-loop');
     } else if (s.fn.name === 'hlist_del' && r.val === LIST_POISON1 && r.addr === node) {
@@ -187,7 +202,7 @@ export function tell(subject: Subject, steps: StoryStep[], m: Machine): string[]
       const before = mem.regionOf(r.addr)?.kind === 'percpu' ? 'the list head' : `the node before it, ${mem.fmt(r.addr - HLIST_NODE_NEXT)},`;
       ev(r, '__hlist_del', `*pprev = next = the node itself: ${before} still points at the node being deleted`);
     } else if (r.kind === OP_KFREE) {
-      ev(r, s.fn.name, `kfree()s the object holding the ctx${chains > 0 ? ' WHILE ITS BACKUP SLOT IS STILL CHAINED' : ''}`);
+      ev(r, s.fn.name, `kfree()s the object holding the ctx${chainedNow()}`);
     }
   }
   // Plain correct use (acquire, then a release in the same context reading and clearing the
@@ -213,7 +228,7 @@ export function tell(subject: Subject, steps: StoryStep[], m: Machine): string[]
   }
   // Show the first and the last notable line of each kind with two lines of context each
   // side, and the last 12 lines; what lies between is counted, not shown.
-  const NOTABLE = /RACE|OVERWRITES|CHAINED TWICE|self-loop|still points at the node|STILL CHAINED|cleared meanwhile/;
+  const NOTABLE = /RACE|OVERWRITES|CHAINED TWICE|self-loop|still points at the node|STILL CHAINED|BEING CHAINED|cleared meanwhile/;
   const show = new Set<number>();
   const firstLast = new Map<string, [number, number]>();
   lines.forEach((l, i) => {
