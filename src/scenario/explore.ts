@@ -17,6 +17,7 @@ import { DfsStrategy, ExploreCut, ROOT, type Branch } from '../sched/dfs.ts';
 import { Schedule } from '../sched/schedule.ts';
 import { runScenario, startRun, type RunResult } from './run.ts';
 import type { Scenario } from './schema.ts';
+import type { Machine } from '../kernel/machine.ts';
 
 export interface ExploreOptions {
   /** the largest bound (preemptions + delayed drains + other non-default choices) */
@@ -32,6 +33,8 @@ export interface ExploreOptions {
   stopAtFirst?: boolean;
   /** a line of progress now and then (stderr) */
   progress?: (explored: number, bound: number, failing: number) => void;
+  /** tests: called with each run's machine before it runs; what it returns, with the run's result after it (null: cut short) */
+  watch?: (m: Machine) => (r: RunResult | null) => void;
 }
 
 export interface ExploreFailure {
@@ -83,6 +86,7 @@ export function explore(s: Scenario, o: ExploreOptions): ExploreResult {
       const dfs = new DfsStrategy(br, { seed: o.seed, reduce, bound: o.bound });
       const run = startRun(s, { seed: o.seed, strategy: dfs, maxSteps: o.maxSteps, record: false });
       dfs.attach(run.machine);
+      const watched = o.watch?.(run.machine);
       let r: RunResult | null = null;
       try {
         run.machine.run();
@@ -91,6 +95,7 @@ export function explore(s: Scenario, o: ExploreOptions): ExploreResult {
         if (!(e instanceof ExploreCut)) throw e;
       }
       dfs.finish();
+      watched?.(r);
       for (const ch of dfs.children()) queues[ch.cost].push(ch);
       if (!r) {
         res.cut++;

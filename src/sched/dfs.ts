@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * The dfs strategy: one run of a bounded exhaustive search (CHESS-style
+ * The dfs strategy: one run of a bounded exhaustive search (after CHESS:
  * iterative context bounding, Musuvathi & Qadeer, PLDI 2007) driven by a
  * stateless re-execution explorer (src/scenario/explore.ts). A run follows the
  * decisions of the run it branches from up to one decision, takes another
@@ -18,7 +18,8 @@
  *
  * The cost of a schedule is what the bound counts: a D_CPU choice other than
  * the default while the CPU that stepped last could still step (a
- * preemption), a D_PREEMPT of 1, a delayed drain (delay n-1: the store stays
+ * preemption; after a yield too, where CHESS makes every choice free), a
+ * D_PREEMPT of 1, a delayed drain (delay n-1: the store stays
  * buffered until something forces it out, see docs/hunting.md), a D_PICK or
  * D_WAKE_CPU other than the first. A D_CPU choice when the last CPU cannot
  * step is free.
@@ -32,9 +33,15 @@
  * schedule that runs A next is equivalent to one that ran A's step before the
  * preemption, with no more preemptions; such schedules are not explored (an
  * alternative that picks a sleeping CPU is not queued, and a run whose default
- * picks one stops: `ExploreCut`). A preemption just before a step of A that
- * touched nothing shared (cpu_relax, a nop, a fence with an empty buffer) is
- * not queued either: the one after that step is equivalent.
+ * picks one stops: `ExploreCut`).
+ *
+ * Time: swapping two independent steps moves the steps between them by one
+ * step, so an event timed by the clock or the step count (a timer, the end of a
+ * udelay, a delayed drain's deadline) would land between other steps. Every
+ * batch reads the clock (P_TIME); a batch writes it when such an event is armed
+ * and could come due before the step budget ends, at its start or its end, or
+ * when it arms one (timed()). So no CPU sleeps, and no run is cut, while one
+ * is pending: the order of every two steps is then explored.
  */
 import seedrandom from 'seedrandom';
 import type { Machine } from '../kernel/machine.ts';
@@ -57,6 +64,10 @@ export class Access {
   steps = 0;
   /** a decision other than D_CPU and D_RAND was taken inside the batch (a drain delay, a preemption check...) */
   decided = false;
+  /** a step read other CPUs' scheduler state (pullable(), pickNext()'s pull, selectCpu() for a wakeup) */
+  schedAll = false;
+  /** a delayed drain was chosen inside the batch (a step-count deadline armed) */
+  delayed = false;
 }
 
 function add(a: number[], x: number): void {
@@ -116,7 +127,7 @@ interface CpuPoint {
 export interface DfsOptions {
   /** the explore seed: D_RAND's generators */
   seed: number;
-  /** the partial-order reduction on (sleep sets, no preemption before a local step) */
+  /** the partial-order reduction on (sleep sets) */
   reduce: boolean;
   /** the largest cost explored: branch points beyond it are not kept */
   bound: number;
@@ -142,6 +153,9 @@ export class DfsStrategy implements Strategy {
   /** address -> the pseudo-address of what it lies in (a stack, the heap), 0: neither */
   private readonly region = new Map<number, number>();
   private readonly rngs = new Map<number, () => number>();
+  /** at the last boundary: was a timed event armed (timed()), and how many events the queue held */
+  private timedBefore = false;
+  private eventsBefore = 0;
 
   constructor(readonly branch: Branch, private readonly o: DfsOptions) {}
 
@@ -152,6 +166,8 @@ export class DfsStrategy implements Strategy {
     this.fp = new Float64Array(len + 256 * FP_TASK);
     this.fpNext = new Float64Array(len + 256 * FP_TASK);
     fingerprint(m, this.fp);
+    this.timedBefore = timed(m);
+    this.eventsBefore = m.events.size;
     m.tracer = (r) => this.observe(r);
   }
 
@@ -196,6 +212,10 @@ export class DfsStrategy implements Strategy {
       case OP_IDLE:
       case OP_SLEEP:
       case OP_EXIT:
+        // pullable(), pickNext()'s pull from other runqueues, selectCpu() (which CPUs are idle) read every CPU's state
+        b.schedAll = true;
+        add(b.writes, pSched(r.cpu));
+        break;
       case OP_RESCHED:
       case OP_UDELAY:
       case 0: // interrupt or preemption entry
@@ -238,6 +258,8 @@ export class DfsStrategy implements Strategy {
           if (fp[k] !== old[k]) {
             add(b.writes, pSched(fp[o + 1]));
             add(b.writes, pSched(old[o + 1]));
+            // a wakeup or a requeue: selectCpu() looked at which CPUs are idle
+            if (k !== o + 3) b.schedAll = true;
           }
         }
         if (fp[o + 4] !== old[o + 4] || fp[o + 5] !== old[o + 5]) add(b.writes, P_HANDOFF); // its mailbox
@@ -246,7 +268,15 @@ export class DfsStrategy implements Strategy {
       }
       this.fpNext = old;
       this.fp = fp;
+      if (b.schedAll) for (let c = 0; c < nc; c++) add(b.reads, pSched(c));
+      // time: every step advances the clock (reads it); while an event timed by the clock or the step
+      // count is armed and could come due, or when one is armed, every batch also writes it
+      const armed = timed(m);
+      if (this.timedBefore || armed || b.delayed || m.events.size > this.eventsBefore) add(b.writes, P_TIME);
+      this.timedBefore = armed;
+      this.eventsBefore = m.events.size;
     }
+    add(b.reads, P_TIME);
     // a step of CPU c reads its scheduler state (the preemption check, a pending interrupt)
     for (const c of b.cpus) add(b.reads, pSched(c));
     if (this.sleep.length) this.sleep = this.sleep.filter((s) => !b.cpus.includes(s.cpu) && !dependent(s.acc, b));
@@ -256,7 +286,7 @@ export class DfsStrategy implements Strategy {
       this.batch = new Access();
     } else {
       // nobody keeps it: reuse
-      b.global = b.decided = false;
+      b.global = b.decided = b.schedAll = b.delayed = false;
       b.steps = b.reads.length = b.writes.length = b.cpus.length = 0;
     }
   }
@@ -275,6 +305,7 @@ export class DfsStrategy implements Strategy {
       if (c >= n) throw new Error(`explore: decision #${i} (kind ${kind}) cannot take ${c} of ${n}: the run did not repeat itself`);
       this.sleep = br.also ? [...br.sleep, br.also] : br.sleep;
     } else c = this.byDefault(i, kind, n, options);
+    if (kind === D_DRAIN && c !== 0) this.batch.delayed = true;
     this.kind.push(kind);
     this.n.push(n);
     this.chosen.push(c);
@@ -317,12 +348,12 @@ export class DfsStrategy implements Strategy {
 
   confirm(): void {}
 
-  /** After the run: close the last batch (a run that ended after a decision leaves it open: not local). */
+  /** After the run: close the last batch (a run that ended after a decision leaves it open: what ran after it is unknown, so nothing sleeps on it). */
   finish(): void {
     this.open = null;
   }
 
-  /** The branches of this run with a cost of at most `bound` (sleeping CPUs and local preemption points left out under the reduction). */
+  /** The branches of this run with a cost of at most `bound` (sleeping CPUs left out under the reduction). */
   children(): Branch[] {
     const bound = this.o.bound;
     const out: Branch[] = [];
@@ -340,13 +371,10 @@ export class DfsStrategy implements Strategy {
         const cost = base + (pt.lastEligible ? 1 : 0);
         if (cost > bound) continue;
         const after = pt.after;
-        // the step after a default stay: touched nothing shared; a preemption just after it is the same schedule
-        const local = !!after && !after.global && !after.decided && after.steps === 1 && after.writes.length === 0 && after.reads.every((x) => x === pSched(pt.options[pt.def]));
         for (let j = 0; j < n; j++) {
           if (j === pt.def) continue;
           const cpu = pt.options[j];
           if (reduce && pt.sleep.some((s) => s.cpu === cpu)) continue;
-          if (reduce && pt.stay && local) continue;
           // the CPU preempted here sleeps while its step commutes with what runs instead
           out.push({ parent, at: i, alt: j, cost, sleep: reduce ? pt.sleep : [], also: reduce && pt.stay && after ? { cpu: pt.options[pt.def], acc: after } : null });
         }
@@ -364,8 +392,25 @@ export class DfsStrategy implements Strategy {
 /** Pseudo-addresses (real ones are positive): the heap allocator, the handoff mailboxes, a CPU's scheduler state, a task's stack frames. */
 const P_HEAP = -1;
 const P_HANDOFF = -2;
+/** the clock (see timed()) */
+const P_TIME = -3;
 const pSched = (cpu: number): number => -16 - cpu;
 const pStack = (task: number): number => -4096 - task;
+
+/**
+ * Is an event armed whose moment depends on how many steps have run, and could it come
+ * due before the step budget ends? Swapping two independent steps moves the steps between
+ * them by one step, so such an event would fire between other steps: a timer in the
+ * machine's event queue (periodic interrupts, sleeps, udelay ends, khungtaskd) due within
+ * the steps left, a store kept in a store buffer (at a D_CPU decision, a buffered store is
+ * one with a drain delay other than 0: a delay of 0 drains before the next step), or the
+ * soft-lockup watchdog within reach. While a sleeping CPU waits, it is eligible, so the
+ * clock advances one step_ns per step and `now + steps left * step_ns` bounds the window.
+ */
+function timed(m: Machine): boolean {
+  const horizon = m.now + (m.cfg.maxSteps - m.steps) * m.cfg.stepNs;
+  return m.events.nextAt <= horizon || m.nBuffered !== 0 || m.cfg.softLockupNs <= horizon;
+}
 
 /** fingerprint(): FP_GLOBAL global entries, the handoffs outstanding, then FP_CPU per CPU, then FP_TASK per task */
 const FP_GLOBAL = 5;
