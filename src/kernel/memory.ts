@@ -58,10 +58,15 @@ export class Memory {
    * Stack frames that returned, for stack-use-after-return reports: by the word
    * a frame starts at, its function and size (frameEnter clears its own start;
    * deadFrameAt finds the frame covering an address). Plain arrays indexed by
-   * word: a call and a return cost two stores, no Map operation, no object.
+   * word (typed, grown with memory: a plain array indexed by word goes to
+   * dictionary mode): a return costs two stores and a name lookup, a call one
+   * load; no object.
    */
-  private readonly deadFn: (string | undefined)[] = [];
-  private readonly deadSize: number[] = [];
+  private deadFn: Int32Array;
+  private deadSize: Int32Array;
+  /** function names of dead frames: deadFn holds index + 1 (0: none) */
+  private readonly fnNames: string[] = [];
+  private readonly fnIds = new Map<string, number>();
   private staticTop = 0;
   private staticRegion: Region;
   percpuSize = 0;
@@ -72,6 +77,8 @@ export class Memory {
     this.shadow = new Uint8Array(capacityBytes / 8);
     this.pend = new Uint16Array(capacityBytes / 8);
     this.pageClass = new Uint16Array(capacityBytes / PAGE_SIZE);
+    this.deadFn = new Int32Array(capacityBytes / 8);
+    this.deadSize = new Int32Array(capacityBytes / 8);
     this.staticRegion = this.mapRegion('static', 1024 * 1024, PRINT_BASE.static, -1);
   }
 
@@ -102,6 +109,12 @@ export class Memory {
     const p = new Uint16Array(n);
     p.set(this.pend);
     this.pend = p;
+    const df = new Int32Array(n);
+    df.set(this.deadFn);
+    this.deadFn = df;
+    const ds = new Int32Array(n);
+    ds.set(this.deadSize);
+    this.deadSize = ds;
     const pc = new Uint16Array((n * 8) / PAGE_SIZE);
     pc.set(this.pageClass);
     this.pageClass = pc;
@@ -181,7 +194,7 @@ export class Memory {
     const hi = (addr + size - MEM_BASE) >>> 3;
     const sh = this.shadow;
     for (let k = lo; k < hi; k++) sh[k] = SH_LIVE; // a few words: a loop beats a fill() call
-    if (this.deadFn[lo] !== undefined) this.deadFn[lo] = undefined;
+    if (this.deadFn[lo] !== 0) this.deadFn[lo] = 0;
   }
 
   /** A frame returned: with KASAN its bytes are poisoned until reused. */
@@ -191,7 +204,12 @@ export class Memory {
     const hi = (addr + size - MEM_BASE) >>> 3;
     const sh = this.shadow;
     for (let k = lo; k < hi; k++) sh[k] = SH_STACK_DEAD;
-    this.deadFn[lo] = fn;
+    let id = this.fnIds.get(fn);
+    if (id === undefined) {
+      id = this.fnNames.push(fn);
+      this.fnIds.set(fn, id);
+    }
+    this.deadFn[lo] = id;
     this.deadSize[lo] = size;
   }
 
@@ -199,8 +217,8 @@ export class Memory {
   deadFrameAt(x: number): { addr: number; size: number; fn: string } | undefined {
     const k0 = (x - MEM_BASE) >>> 3;
     for (let k = k0; k >= 0 && k > k0 - 2048; k--) {
-      const fn = this.deadFn[k];
-      if (fn !== undefined && x < MEM_BASE + k * 8 + this.deadSize[k]) return { addr: MEM_BASE + k * 8, size: this.deadSize[k], fn };
+      const id = this.deadFn[k];
+      if (id !== 0 && x < MEM_BASE + k * 8 + this.deadSize[k]) return { addr: MEM_BASE + k * 8, size: this.deadSize[k], fn: this.fnNames[id - 1] };
     }
     return undefined;
   }
