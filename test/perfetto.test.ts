@@ -178,6 +178,19 @@ describe('--perfetto', () => {
     expect(JSON.parse(readFileSync(e, 'utf8')).traceEvents).toEqual(JSON.parse(readFileSync(d, 'utf8')).traceEvents);
   });
 
+  it('a fault on the first access of a function: the fault is inside that function, not the one before', async () => {
+    // wildcard-flip seed 1: KASAN on hazsim_deref's one load, right after hazptr_acquire
+    const file = join(dir, 'kasan.json');
+    const r = await cli(['run', 'scenarios/wildcard-flip-backup-wildcard.yaml', '--seed', '1', '--quiet', '--perfetto', file]);
+    expect(r.code).toBe(1);
+    const { ev, slices } = load(file);
+    const fault = ev.find((e) => e.ph === 'i' && e.cat === 'race' && e.name.startsWith('fault: '))!;
+    expect(fault.name).toBe('fault: hazsim_deref: load p->data');
+    const innermost = slices.filter((s) => s.pid === fault.pid && s.b <= fault.ts && fault.ts < s.e).sort((a, b) => b.depth - a.depth)[0];
+    expect(innermost.name).toBe('hazsim_deref');
+    expect(during(slices, fault.pid, '__hazptr_acquire', fault.ts)).toBeUndefined();
+  });
+
   it('--perfetto-all: the whole of a short run, from 0', async () => {
     const file = join(dir, 'all.json');
     const r = await cli(['run', 'scenarios/same-task-release.yaml', '--seed', '1', '--quiet', '--steps', '3000', '--perfetto', file, '--perfetto-all']);

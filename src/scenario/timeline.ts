@@ -41,7 +41,7 @@ import type { Machine, StepRecord } from '../kernel/machine.ts';
 import { FRAME_IRQ, FRAME_PREEMPT, OP_CMPXCHG, OP_DRAIN, OP_HANDOFF, OP_KFREE, OP_LOAD, OP_RECEIVE, OP_STORE, OP_SWITCH, OP_XCHG } from '../kernel/port.ts';
 import { functions, sites } from '../kernel/sites.ts';
 import type { Task } from '../kernel/task.ts';
-import type { Bug } from '../kernel/bugs.ts';
+import type { Bug, BugKind } from '../kernel/bugs.ts';
 import type { RaceStep } from '../report/slice.ts';
 
 /** One event of the trace-event format (ts in microseconds). */
@@ -146,6 +146,9 @@ function siteRoles(): Uint8Array {
 }
 
 const HAZPTR_FILES = new Set(['kernel/hazptr.c', 'include/linux/hazptr.h']);
+
+/** Reports made by an access that faulted (and so made no step): the faulting task is where it faulted. */
+const FAULTS = new Set<BugKind>(['general-protection-fault', 'null-pointer-dereference', 'page-fault', 'kasan']);
 
 export class Timeline {
   /** events not yet handed on */
@@ -406,6 +409,19 @@ export class Timeline {
     const m = this.m;
     const end = m.now;
     if (!this.started) this.start(Math.min(this.from, end));
+    // the access that faulted made no step the tracer saw: its function (a deref's first load) opens at it, or the fault would sit in the function before
+    const bug = m.bug;
+    if (bug && FAULTS.has(bug.kind) && bug.time >= this.from && bug.cpu >= 0 && bug.cpu < m.cpus.length) {
+      const tr = this.tracks[bug.cpu];
+      const t = m.cpus[bug.cpu].curr;
+      if (t.pid === bug.pid) {
+        if (tr.task !== t.id) {
+          this.closeAll(tr, tr.lastEnd);
+          this.openStint(tr, t.id, tr.switchTo === t.id ? tr.switchAt : bug.time);
+        }
+        this.follow(tr, t, bug.time);
+      }
+    }
     this.raceUpTo(end);
     for (const b of reports) {
       if (b.time < this.from) continue;
