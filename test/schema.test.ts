@@ -41,6 +41,12 @@ function check(v: unknown, s: S, path = '$'): string[] {
       case 'anyOf':
         if (!(want as S[]).some((b) => check(v, b, path).length === 0)) out.push(`${path}: matches no alternative`);
         break;
+      case 'oneOf':
+        if ((want as S[]).filter((b) => check(v, b, path).length === 0).length !== 1) out.push(`${path}: matches not exactly one alternative`);
+        break;
+      case 'not':
+        if (check(v, want as S, path).length === 0) out.push(`${path}: matches what it must not`);
+        break;
       case 'properties':
         for (const [p, ps] of Object.entries(want as Record<string, S>)) if (v !== null && typeof v === 'object' && p in v) out.push(...check((v as S)[p], ps, `${path}.${p}`));
         break;
@@ -158,6 +164,12 @@ describe('scenario JSON Schema', () => {
     expect(check({ name: 'x', tasks: [{ name: 't', program: [{ sleep_us: 1, spin: 2 }] }] }, schema)).toEqual(['$.tasks[0].program[0]: matches no alternative']);
     expect(check({ name: 'x', tasks: [{ name: 't', program: [] }] }, schema)).toEqual(['$.tasks[0].program: fewer than 1 entries']);
     expect(check({ name: 'x', hazptrtorture: { nwriters: 2 } }, schema)).toEqual(['$.hazptrtorture.nwriters: matches no alternative']);
-    expect(check({ machine: { cpus: 'two' } }, schema)).toEqual(['$.machine.cpus: expected integer, got string', '$: missing name']);
+    expect(check({ machine: { cpus: 'two' } }, schema)).toEqual(['$.machine.cpus: expected integer, got string', '$: missing name', '$: matches not exactly one alternative']);
+    // the workload: exactly one of tasks: and hazptrtorture:, no objects: or irqs: with the module (as the loader after zod)
+    expect(check({ name: 'x' }, schema)).toEqual(['$: matches not exactly one alternative']);
+    expect(check({ ...ok, hazptrtorture: {} }, schema)).toEqual(['$: matches not exactly one alternative']);
+    expect(check({ name: 'x', objects: ['gp'], hazptrtorture: {} }, schema)).toEqual(['$: matches not exactly one alternative']);
+    expect(check({ name: 'x', objects: [], hazptrtorture: {} }, schema)).toEqual([]);
+    expect(check({ ...ok, objects: ['gp'] }, schema)).toEqual([]);
   });
 });

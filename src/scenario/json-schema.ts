@@ -11,6 +11,8 @@
  * It is a help for editors, not the authority: hazsim's loader also checks
  * names against their declarations, cross-references (handoff to a task that
  * receives), CPUs against machine.cpus, and what the torture module refuses.
+ * The workload's shape (exactly one of tasks: and hazptrtorture:, no objects:
+ * or irqs: with the module), checked by the loader after zod, is added here.
  */
 import { z } from 'zod';
 import { versionNames, versions } from '../hazptr/index.ts';
@@ -41,6 +43,19 @@ export function scenarioJSONSchema(): JSONSchema {
   const named = { enum: versionNames, enumDescriptions: versionNames.map((n) => versions[n].summary) };
   Object.assign(asName, named);
   Object.assign((asObject.properties as Record<string, JSONSchema>).version, named);
+  // the workload: exactly one of tasks: and hazptrtorture:, and objects:/irqs: only with tasks: (the loader's checks after zod's)
+  out.oneOf = [
+    { description: 'A workload of tasks: (with objects: and irqs: as needed), without hazptrtorture:.', required: ['tasks'], not: { required: ['hazptrtorture'] } },
+    {
+      description: 'The hazptrtorture module as the workload: no tasks:, and no objects: or irqs: (it has its own).',
+      required: ['hazptrtorture'],
+      not: { required: ['tasks'] },
+      properties: {
+        objects: { description: 'Not with hazptrtorture: (empty or absent).', maxItems: 0 },
+        irqs: { description: 'Not with hazptrtorture: (empty or absent).', maxItems: 0 },
+      },
+    },
+  ];
   return out;
 }
 
