@@ -1,6 +1,8 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+// SPDX-License-Identifier: GPL-2.0-only
 /**
  * include/linux/list.h, the hlist part the hazptr code uses, one access a step.
+ * A statement-by-statement port of GPL-2.0 (only) kernel code, so this file is
+ * GPL-2.0-only (README, Licence).
  * hlist_del poisons with LIST_POISON1/2 as on x86_64.
  */
 import { LIST_POISON1, LIST_POISON2 } from './addr.ts';

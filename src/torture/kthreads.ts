@@ -10,6 +10,7 @@
 import type { Machine } from '../kernel/machine.ts';
 import { OP_KFREE, OP_RAND, ORD_PLAIN, type KGen, type Port } from '../kernel/port.ts';
 import { mdelay } from '../kernel/delay.ts';
+import { llist_del_all } from '../kernel/llist.ts';
 import { schedule } from '../sched/core.ts';
 import { hrtimeout, nextOnline, stutter_wait } from './lib.ts';
 import { reader_tail } from './reader.ts';
@@ -20,9 +21,7 @@ import { HPP_NODE, JIFFY, MS, US, type Torture } from './state.ts';
 
 function* do_one_pending(io: Port, t: Torture, cpu: number): KGen {
   io.enter(F.do_one_pending);
-  io.enter(F.llist_del_all);
-  let node = yield io.xchg(io.per_cpu_ptr(t.pendingOff, cpu), 0, S.ll_xchg);
-  io.leave();
+  let node = (yield llist_del_all(io, io.per_cpu_ptr(t.pendingOff, cpu))) as number;
   while (node) {
     const hppp = node - HPP_NODE;
     const next = yield io.load(node, ORD_PLAIN, S.ll_walk);

@@ -8,6 +8,7 @@
  */
 import { OP_KMALLOC, ORD_ONCE, ORD_PLAIN, type KGen, type Port } from '../kernel/port.ts';
 import { mdelay, udelay } from '../kernel/delay.ts';
+import { llist_add } from '../kernel/llist.ts';
 import { hrtimeout, nextOnline, onlineCount, rand, smp_call_function_single, stutter_wait, torture_preempt_schedule } from './lib.ts';
 import { DETACH_LINE, F, S, detachFormSites } from './sites.ts';
 import { HPP_HC, HPP_NODE, HT_PIPE, JIFFY, PIPE_LEN, US, type Torture } from './state.ts';
@@ -82,16 +83,6 @@ function* torture_release(io: Port, t: Torture, hppp: number): KGen {
   const htp = yield io.load(hppp + t.hppHtp, ORD_PLAIN, S.rel_htp);
   yield read_unlock(io, t, hppp + HPP_HC, htp);
   t.relIrq[io.task.cpu]++;
-  io.leave();
-}
-
-function* llist_add(io: Port, node: number, head: number): KGen {
-  io.enter(F.llist_add);
-  for (;;) {
-    const first = yield io.load(head, ORD_ONCE, S.ll_first);
-    yield io.store(node, first, ORD_PLAIN, S.ll_next);
-    if ((yield io.cmpxchg(head, first, node, S.ll_cmpxchg)) === first) break;
-  }
   io.leave();
 }
 

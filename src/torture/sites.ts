@@ -30,14 +30,12 @@ export const F = {
   stats: kfunc('hazptr_torture_stats', T),
   shutdown: kfunc('torture_shutdown', 'kernel/torture.c'),
   smp_call: kfunc('smp_call_function_single', 'kernel/smp.c'),
-  llist_add: kfunc('llist_add', 'include/linux/llist.h', true),
-  llist_del_all: kfunc('llist_del_all', 'include/linux/llist.h', true),
   hrtimeout: kfunc('torture_hrtimeout_ns', 'kernel/torture.c'),
   stutter_wait: kfunc('stutter_wait', 'kernel/torture.c'),
   kmalloc: kfunc('__kmalloc_cache_noprof', 'mm/slub.c'),
 };
-// the csd wait and the llist_add cmpxchg retry end only on the values they load (loop-proof.ts)
-memoryDriven(F.smp_call, F.llist_add);
+// the csd wait ends only on the values it loads (loop-proof.ts); llist_add's retry: src/kernel/llist.ts
+memoryDriven(F.smp_call);
 export const S = {
   rand: site(F.reader, 0, 'torture_random(&rand)', 'torture_random'),
   kmalloc: site(F.reader, 0, 'hppp = kmalloc_obj(*hppp, GFP_KERNEL);', 'kmalloc'),
@@ -46,10 +44,6 @@ export const S = {
   tail_htp: site(F.reader_tail, 0, 'struct hazptr_torture *htp = hppp->hpp_htp;', 'load hppp->hpp_htp'),
   pipe: site(F.reader_tail, 0, 'pipe_count = READ_ONCE(htp->htort_pipe_count);', 'load htp->htort_pipe_count'),
   rel_htp: site(F.release_irq, 0, 'cur_ops->readunlock(&hppp->hpp_hc, hppp->hpp_htp);', 'load hppp->hpp_htp'),
-  ll_first: site(F.llist_add, 0, 'first = READ_ONCE(head->first);', 'load head->first'),
-  ll_next: site(F.llist_add, 0, 'new_last->next = first;', 'store new->next'),
-  ll_cmpxchg: site(F.llist_add, 0, 'try_cmpxchg(&head->first, &first, new_first)', 'cmpxchg head->first'),
-  ll_xchg: site(F.llist_del_all, 0, 'return xchg(&head->first, NULL);', 'xchg head->first = NULL'),
   ll_walk: site(F.do_one_pending, 0, 'llist_for_each_entry_safe(hppp, hppp1, llnp, hpp_node)', 'load hppp->hpp_node.next'),
   kfree: site(F.do_one_pending, 0, 'kfree(hppp);', 'kfree'),
   csd_lock: site(F.smp_call, 0, 'csd_lock(csd);', 'store csd->flags = CSD_FLAG_LOCK'),
