@@ -10,6 +10,7 @@
  * else here runs only on allocation, free, or when a report is printed.
  */
 import { MEM_BASE, PAGE_SIZE, PRINT_BASE, hex64, type Region, type RegionKind } from './addr.ts';
+import { resized } from './typed.ts';
 
 export const SH_INVALID = 0; // never allocated, or a redzone
 export const SH_LIVE = 1;
@@ -100,24 +101,12 @@ export class Memory {
     if (need <= this.words.length) return;
     let n = this.words.length;
     while (n < need) n *= 2;
-    const w = new Float64Array(n);
-    w.set(this.words);
-    const s = new Uint8Array(n);
-    s.set(this.shadow);
-    this.words = w;
-    this.shadow = s;
-    const p = new Uint16Array(n);
-    p.set(this.pend);
-    this.pend = p;
-    const df = new Int32Array(n);
-    df.set(this.deadFn);
-    this.deadFn = df;
-    const ds = new Int32Array(n);
-    ds.set(this.deadSize);
-    this.deadSize = ds;
-    const pc = new Uint16Array((n * 8) / PAGE_SIZE);
-    pc.set(this.pageClass);
-    this.pageClass = pc;
+    this.words = resized(this.words, n);
+    this.shadow = resized(this.shadow, n);
+    this.pend = resized(this.pend, n);
+    this.deadFn = resized(this.deadFn, n);
+    this.deadSize = resized(this.deadSize, n);
+    this.pageClass = resized(this.pageClass, (n * 8) / PAGE_SIZE);
   }
 
   regionOf(x: number): Region | undefined {

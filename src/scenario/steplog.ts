@@ -25,6 +25,7 @@ import { MEM_BASE } from '../kernel/addr.ts';
 import { FL_BUFFERED, FL_FORWARDED, type Machine, type StepRecord } from '../kernel/machine.ts';
 import { OP_CMPXCHG, OP_DRAIN, OP_KFREE, OP_KMALLOC, OP_LOAD, OP_STORE, OP_XCHG } from '../kernel/port.ts';
 import { functions } from '../kernel/sites.ts';
+import { grown } from '../kernel/typed.ts';
 
 const HAZPTR_FILES = new Set(['kernel/hazptr.c', 'include/linux/hazptr.h']);
 
@@ -39,13 +40,6 @@ interface FrameState {
   depth: number;
   /** the frame's last row in the current invocation, -1 none yet */
   last: number;
-}
-
-function grow<T extends Float64Array | Int32Array | Uint16Array | Uint8Array>(a: T, n: number): T {
-  if (n <= a.length) return a;
-  const b = new (a.constructor as new (n: number) => T)(Math.max(n, a.length * 2));
-  b.set(a);
-  return b;
 }
 
 export class StepLog {
@@ -145,17 +139,17 @@ export class StepLog {
     const i = this.n++;
     if (i >= this.t.length) {
       const n = i + 1;
-      this.t = grow(this.t, n);
-      this.addr = grow(this.addr, n);
-      this.val = grow(this.val, n);
-      this.cpu = grow(this.cpu, n);
-      this.kind = grow(this.kind, n);
-      this.flags = grow(this.flags, n);
-      this.task = grow(this.task, n);
-      this.site = grow(this.site, n);
-      this.link = grow(this.link, n);
-      this.prev = grow(this.prev, n);
-      this.inv = grow(this.inv, n);
+      this.t = grown(this.t, n);
+      this.addr = grown(this.addr, n);
+      this.val = grown(this.val, n);
+      this.cpu = grown(this.cpu, n);
+      this.kind = grown(this.kind, n);
+      this.flags = grown(this.flags, n);
+      this.task = grown(this.task, n);
+      this.site = grown(this.site, n);
+      this.link = grown(this.link, n);
+      this.prev = grown(this.prev, n);
+      this.inv = grown(this.inv, n);
     }
     this.t[i] = r.t;
     this.addr[i] = r.addr;
@@ -188,8 +182,8 @@ export class StepLog {
     if (s.inv < 0 || s.depth <= ud || s.ud !== ud || s.fn !== fn || s.below !== below) {
       s.inv = this.nInv++;
       if (s.inv >= this.invFn.length) {
-        this.invFn = grow(this.invFn, s.inv + 1);
-        this.invFirst = grow(this.invFirst, s.inv + 1);
+        this.invFn = grown(this.invFn, s.inv + 1);
+        this.invFirst = grown(this.invFirst, s.inv + 1);
       }
       this.invFn[s.inv] = fn;
       this.invFirst[s.inv] = -1;

@@ -12,6 +12,7 @@
  */
 
 import { siteHash } from '../kernel/sites.ts';
+import { grown } from '../kernel/typed.ts';
 
 import { BY_CPU, DefaultChoices, K_DEFAULT } from './defaults.ts';
 import { D_CPU } from './strategy.ts';
@@ -85,18 +86,13 @@ export class Schedule {
 
 
   private grow(): void {
-    const m = this.kind.length * 2;
-    const g = <T extends Uint8Array | Uint32Array | Int8Array | Int16Array>(a: T, C: new (n: number) => T): T => {
-      const b = new C(m);
-      b.set(a);
-      return b;
-    };
-    this.kind = g(this.kind, Uint8Array);
-    this.n = g(this.n, Uint32Array);
-    this.chosen = g(this.chosen, Uint32Array);
-    this.cpu = g(this.cpu, Int8Array);
-    this.task = g(this.task, Int16Array);
-    this.site = g(this.site, Int16Array);
+    const m = this.kind.length + 1;
+    this.kind = grown(this.kind, m);
+    this.n = grown(this.n, m);
+    this.chosen = grown(this.chosen, m);
+    this.cpu = grown(this.cpu, m);
+    this.task = grown(this.task, m);
+    this.site = grown(this.site, m);
   }
 
   /** A copy holding just the recorded decisions (for replay). */
