@@ -5,7 +5,8 @@
  * floor any generator-based engine pays), so the ratio shows the engine's cost.
  * The standard scenario runs under both memory models: x86-TSO (the default:
  * store buffers, drain decisions) and SC, and the cost of TSO is their ratio.
- * Runs keep no decision log, as `hazsim run` without --save-schedule or --json.
+ * Runs keep no decision log and no ring of their last steps, as the runs of
+ * `hazsim hunt` and `hazsim mutants` (`hazsim run` keeps the ring for its story).
  * A benchmark, not a test: numbers vary with the machine and its load.
  */
 import { performance } from 'node:perf_hooks';

@@ -94,6 +94,19 @@ describe('the last steps before a report', () => {
     for (const l of hist) expect(l).toMatch(COLUMNS);
     expect(hist).toContain('          writer-102     [000] d..1.     0.000003: hazptr_synchronize_overflow_list: load backup_slot->overflow_node.next [0xffffffff82a00010] -> 0xdead000000000100');
   });
+
+  it('are the same from a run that kept no ring of them: it is run again to find them', () => {
+    // a run without its story keeps no ring of its last steps (a cost at every step); asked for, they come from running it again
+    const kept = runScenario(handoff, { seed: 1, story: true });
+    const again = runScenario(handoff, { seed: 1 });
+    expect(again.history.length).toBe(24);
+    expect(again.history).toEqual(kept.history);
+    const torture = loadScenario('scenarios/hazptrtorture-nopreempt.yaml');
+    const a = runScenario(torture, { seed: 2, maxSteps: 300_000 });
+    const b = runScenario(torture, { seed: 2, maxSteps: 300_000, story: true });
+    expect(a.history.map((l) => l.t)).toEqual(b.history.map((l) => l.t));
+    expect(a.history).toEqual(b.history);
+  });
 });
 
 describe('the story names each context', () => {

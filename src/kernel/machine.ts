@@ -611,9 +611,13 @@ export class Machine {
   /** Keep a step in the history ring and pass it to the tracer. */
   recordAt(cpu: Cpu, t: Task, site: number, kind: number, addr: number, v = 0): void {
     if (this.probe !== null && kind !== OP_DRAIN) stall.probeStep(this, cpu.id, site, kind, addr, v);
+    const H = this.hT.length;
+    if (H === 0 && this.tracer === null) {
+      this.recFlags = 0;
+      return;
+    }
     const flags = cpuFlags(cpu) | this.recFlags;
     this.recFlags = 0;
-    const H = this.hT.length;
     if (H !== 0) {
       const i = this.hPos++ % H;
       this.hT[i] = this.now;

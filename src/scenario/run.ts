@@ -119,7 +119,11 @@ export function startRun(s: Scenario, o: RunOptions): { machine: Machine; result
   const seededHere = () => seeded(o.seed, s, o.search, o.maxSteps);
   if (o.replay) strategy = replay = new ReplayStrategy(o.replay, o.replayNames, o.onDivergence === 'continue' ? seededHere() : undefined);
   else strategy = o.strategy ?? seededHere();
-  const m = buildMachine(s, strategy, { ...machineOverrides(o), recordSchedule: o.record ?? !!(o.replay || o.strategy) });
+  const record = o.record ?? !!(o.replay || o.strategy);
+  // the last steps before a report (RunResult.history), a cost at every step: kept by a run that tells its
+  // story (findSubject() reads them) or cannot be run again; any other run is run again when they are asked for
+  const ring = !!o.story || !(record || !(o.strategy || (o.replay && o.onDivergence === 'continue')));
+  const m = buildMachine(s, strategy, { ...machineOverrides(o), recordSchedule: record, ...(ring ? {} : { historySteps: 0 }) });
   if (replay) {
     replay.taskName = (t) => (t < 0 ? '' : taskName(m, t));
     replay.siteKey = (st) => (st < 0 ? '' : siteKey(st));
@@ -129,7 +133,7 @@ export function startRun(s: Scenario, o: RunOptions): { machine: Machine; result
     traceConsole(m, tr);
     m.tracer = (r) => tr(stepLine(m, r));
   }
-  return { machine: m, result: () => result(s, o, m, replay) };
+  return { machine: m, result: () => result(s, o, m, replay, ring) };
 }
 
 /**
@@ -163,7 +167,7 @@ function machineOverrides(o: RunOptions): Partial<MachineConfig> {
   };
 }
 
-function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy | undefined): RunResult {
+function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy | undefined, ring: boolean): RunResult {
   let story: string[] | undefined;
   let slice: string[] | undefined;
   let race: RaceStep[] | undefined;
@@ -196,7 +200,8 @@ function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy |
     const tso = staleStory(m);
     if (tso.length) story = [...(story ?? []), ...tso];
   }
-  return {
+  let history: StepLine[] | undefined = ring ? m.history().map((r) => stepLine(m, r)) : undefined;
+  const res: RunResult = {
     story,
     slice,
     race,
@@ -217,12 +222,27 @@ function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy |
     steps: m.steps,
     simNs: m.now,
     log: m.log,
-    history: m.history().map((r) => stepLine(m, r)),
+    get history(): StepLine[] {
+      return (history ??= lastSteps(s, o, res));
+    },
     decisions: m.schedule.length,
     stats: { ...m.stats },
     scheduleDigest: m.schedule.digest(),
     schedule: m.schedule,
   };
+  return res;
+}
+
+/**
+ * The last steps of a run that kept no ring of them: from running it again
+ * (rerun()), which ends where it ended, at the same steps. A finished run's
+ * (an interrupted one prints none); [] for one that cannot be run again.
+ */
+function lastSteps(s: Scenario, o: RunOptions, r: RunResult): StepLine[] {
+  const mm = rerun(s, o, r)?.();
+  if (!mm) return [];
+  mm.run();
+  return mm.history().map((x) => stepLine(mm, x));
 }
 
 /**
