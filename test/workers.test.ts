@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * Hunt workers load a bundle of the sources (src/cli/workers.ts), not
- * TypeScript through a loader: the bundle must run the same model, so a
- * worker's run gives the same schedule digest as the same run in-process.
+ * bin/hazsim and the hunt workers load a bundle of the sources
+ * (src/cli/bundle-cache.mjs), not TypeScript through a loader: the bundle must
+ * run the same model, so a worker's run gives the same schedule digest as the
+ * same run in-process, and must know the checkout it came from.
  * A bundle removed by another run is made again; bundles of other sources
  * (another checkout sharing node_modules) are removed only when a day old.
  */
-import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bundleOf } from '../src/cli/bundle-cache.mjs';
+import { ROOT } from '../src/cli/root.ts';
 import { describe, expect, it } from 'vitest';
 import { bundlePath, pruneBundles, startWorker } from '../src/cli/workers.ts';
 import type { SeedResult } from '../src/cli/hunt-worker.ts';
@@ -60,5 +64,17 @@ describe('hunt workers', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('bin/hazsim runs the CLI from a bundle that knows its checkout: the replay line it prints, and its hunt workers', () => {
+    const bundle = bundleOf(ROOT, join(ROOT, 'src/cli/index.ts'));
+    expect(bundle).toMatch(/node_modules\/\.cache\/hazsim\/index-[0-9a-f]{16}\.mjs$/);
+    expect(readFileSync(bundle!, 'utf8')).toContain(`var ROOT = true ? ${JSON.stringify(ROOT)}`);
+    // started from elsewhere: the paths it prints and the workers it starts are the checkout's, not the cache's
+    const r = spawnSync(join(ROOT, 'bin/hazsim'), ['hunt', join(ROOT, 'scenarios/cross-task-handoff.yaml'), '--seeds', '1..2', '--jobs', '2'], { cwd: tmpdir(), encoding: 'utf8' });
+    expect(r.stderr).not.toContain('.cache');
+    expect(r.stdout).toContain('general-protection-fault');
+    expect(r.stdout).toMatch(/replay:\n +\S*bin\/hazsim run \S+cross-task-handoff\.yaml --seed 1\n/);
+    expect(r.status).toBe(1);
   });
 });

@@ -25,6 +25,7 @@ import { startWorker } from './workers.ts';
 import { colorOption, hazptrOption, hazsimCommand, depthOption, memoryModelOption, pctStepsOption, mutantOption, searchOf, strategyOption, parseIntArg, parseJobsArg, parseStepsArg, runFlags, versionFlags, type VersionFlags } from './options.ts';
 import { Progress } from './progress.ts';
 import { boundOption, dfsOf, maxSchedulesOption, search as exploreSearch, summaryLines, type DfsFlags } from './explore.ts';
+import { rootUrl } from './root.ts';
 
 export interface Failure {
   seed: number;
@@ -177,7 +178,7 @@ function replayHint(h: { scenario: string; steps?: number | null; bootarg?: stri
   return (seed) => hazsimCommand(['run', h.scenario, '--seed', seed, ...runFlags(h.steps ?? undefined, h.bootarg ?? undefined, versionFlags(h))]);
 }
 
-const WORKER_URL = new URL('./hunt-worker.ts', import.meta.url);
+const WORKER_URL = rootUrl('src/cli/hunt-worker.ts');
 /** the help's example: a minute's hunt with more than one signature */
 const HUNT_EXAMPLE = 'scenarios/hazptrtorture-preempt-kasan.yaml';
 

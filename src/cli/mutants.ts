@@ -21,8 +21,9 @@ import { colorOption, hazsimCommand, memoryModelOption, parseIntArg, parseJobsAr
 import type { MemoryModel } from '../kernel/tso.ts';
 import { Progress } from './progress.ts';
 import { startWorker } from './workers.ts';
+import { rootUrl } from './root.ts';
 
-const WORKER_URL = new URL('./mutants-worker.ts', import.meta.url);
+const WORKER_URL = rootUrl('src/cli/mutants-worker.ts');
 
 /** Run `names` (null: the control) on `jobs` workers; results in the order of `names`. */
 async function runPool(version: string, memoryModel: string | undefined, names: (string | null)[], budget: Budget, jobs: number, onDone: (r: MutantResult) => void): Promise<MutantResult[]> {

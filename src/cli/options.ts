@@ -6,11 +6,11 @@
 import type { Search } from '../scenario/run.ts';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Option } from 'commander';
 import { parse } from 'yaml';
 import { STEPS_MAX } from '../scenario/schema.ts';
 import { InputError } from './errors.ts';
+import { rootFile } from './root.ts';
 
 export function parseIntArg(flag: string, v: string, min = 0): number {
   if (!/^-?\d+$/.test(v.trim())) throw new InputError(`${flag}: '${v}' is not an integer`);
@@ -52,7 +52,7 @@ export function useColor(flag: boolean, isTTY: boolean, env: NodeJS.ProcessEnv =
   return isTTY;
 }
 
-const BIN = fileURLToPath(new URL('../../bin/hazsim', import.meta.url));
+const BIN = rootFile('bin/hazsim');
 
 /** A word as a POSIX shell reads it back. */
 export function shellQuote(s: string): string {
