@@ -71,6 +71,10 @@ export const DRAIN_DELAYS = 1024;
 /** how many stale reads (StaleRead) the machine keeps, the last ones */
 const STALE_KEEP = 32;
 
+const CAND = new Int32Array(4096);
+const CAND_WEIGHT = new Int32Array(4096);
+const WAKE_IDS = new Int32Array(64);
+
 const F_kmalloc = kfunc('__kmalloc_cache_noprof', 'mm/slub.c');
 const F_kfree = kfunc('kfree', 'mm/slub.c');
 
@@ -112,10 +116,10 @@ export class Machine {
   /** spawned tasks that have not exited */
   live = 0;
   stopped = false;
-  /** pickNext's candidates and selectCpu's CPU ids: scratch, so that the step path does not allocate */
-  readonly cand = new Int32Array(4096);
-  readonly candWeight = new Int32Array(4096);
-  readonly wakeIds = new Int32Array(64);
+  /** pickNext's candidates and selectCpu's CPU ids: scratch, so that the step path does not allocate (shared by all machines: filled and read within one step) */
+  readonly cand = CAND;
+  readonly candWeight = CAND_WEIGHT;
+  readonly wakeIds = WAKE_IDS;
   private lastRec = 0;
   readonly preemptFull: boolean;
   readonly irqs: smp.IrqSpec[] = [];

@@ -38,6 +38,25 @@ export interface HeapObject {
   live: boolean;
 }
 
+/** A memory's arrays, given back by recycle() for the next Memory; `used`: the words it mapped, the only ones not zero. */
+interface Spare {
+  words: Float64Array;
+  shadow: Uint8Array;
+  pend: Uint16Array;
+  deadFn: Int32Array;
+  deadSize: Int32Array;
+  pageClass: Uint16Array;
+  used: number;
+}
+/**
+ * Arrays of memories that are done, for the next one: allocating a few MB of
+ * new arrays (and the garbage collections their external size brings) was most
+ * of the cost of a short run (explore's, a hunt's). Two at most: a run and the
+ * replay that tells its story.
+ */
+const spares: Spare[] = [];
+const SPARES = 2;
+
 export class Memory {
   words: Float64Array;
   shadow: Uint8Array;
@@ -48,7 +67,7 @@ export class Memory {
   readonly regions: Region[] = [];
   private heapNextPrint = PRINT_BASE.heap;
   /** per heap page: kmalloc class size, 0 when not a slab page */
-  private pageClass = new Uint16Array(0);
+  private pageClass: Uint16Array = new Uint16Array(0);
   private pageFill = new Map<number, number>();
   /** SLUB's per-CPU freelists: key cache * 1024 + cpu, LIFO (an object freed on CPU n is reused first by CPU n) */
   private freelists = new Map<number, number[]>();
@@ -74,12 +93,25 @@ export class Memory {
   private percpuBases: number[] = [];
 
   constructor(readonly kasan: boolean, capacityBytes = 1 << 20) {
-    this.words = new Float64Array(capacityBytes / 8);
-    this.shadow = new Uint8Array(capacityBytes / 8);
-    this.pend = new Uint16Array(capacityBytes / 8);
-    this.pageClass = new Uint16Array(capacityBytes / PAGE_SIZE);
-    this.deadFn = new Int32Array(capacityBytes / 8);
-    this.deadSize = new Int32Array(capacityBytes / 8);
+    const sp = spares.pop();
+    if (sp) {
+      // zeroed where the memory that had them mapped anything: the rest is zero still
+      const u = sp.used;
+      sp.words.fill(0, 0, u);
+      sp.shadow.fill(0, 0, u);
+      sp.pend.fill(0, 0, u);
+      sp.deadFn.fill(0, 0, u);
+      sp.deadSize.fill(0, 0, u);
+      sp.pageClass.fill(0, 0, Math.ceil((u * 8) / PAGE_SIZE));
+      ({ words: this.words, shadow: this.shadow, pend: this.pend, deadFn: this.deadFn, deadSize: this.deadSize, pageClass: this.pageClass } = sp);
+    } else {
+      this.words = new Float64Array(capacityBytes / 8);
+      this.shadow = new Uint8Array(capacityBytes / 8);
+      this.pend = new Uint16Array(capacityBytes / 8);
+      this.pageClass = new Uint16Array(capacityBytes / PAGE_SIZE);
+      this.deadFn = new Int32Array(capacityBytes / 8);
+      this.deadSize = new Int32Array(capacityBytes / 8);
+    }
     this.staticRegion = this.mapRegion('static', 1024 * 1024, PRINT_BASE.static, -1);
   }
 
@@ -94,6 +126,24 @@ export class Memory {
     this.end = hi;
     this.shadow.fill(kind === 'heap' ? SH_INVALID : SH_LIVE, (lo - MEM_BASE) / 8, (hi - MEM_BASE) / 8);
     return r;
+  }
+
+  /**
+   * The run that owns this memory is over and nothing will read it again: its
+   * arrays go to the next Memory made (zeroed there, up to what this one mapped).
+   * After this the memory is empty: every address unmapped.
+   */
+  recycle(): void {
+    if (spares.length < SPARES && this.words.length !== 0) {
+      spares.push({ words: this.words, shadow: this.shadow, pend: this.pend, deadFn: this.deadFn, deadSize: this.deadSize, pageClass: this.pageClass, used: (this.end - MEM_BASE) / 8 });
+    }
+    this.words = new Float64Array(0);
+    this.shadow = new Uint8Array(0);
+    this.pend = new Uint16Array(0);
+    this.deadFn = new Int32Array(0);
+    this.deadSize = new Int32Array(0);
+    this.pageClass = new Uint16Array(0);
+    this.end = MEM_BASE;
   }
 
   private ensure(hi: number): void {

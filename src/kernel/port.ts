@@ -89,9 +89,11 @@ export class Port {
   frameKind = FRAME_TASK;
   /** the generator has done its op already and waits to be resumed (after a switch, or not started) */
   resumePending = false;
-  readonly fns = new Int32Array(MAX_DEPTH);
+  // plain arrays, not typed: a typed array this size has a backing store of its own to allocate and
+  // collect, five frames a task, for every machine a short run builds
+  readonly fns: number[] = new Array<number>(MAX_DEPTH).fill(0);
   /** line in the caller at which fns[i] was called */
-  readonly callLines = new Int32Array(MAX_DEPTH);
+  readonly callLines: number[] = new Array<number>(MAX_DEPTH).fill(0);
   depth = 0;
   /** the lowest depth the call stack reached since stall.ts last looked: frames below it stayed live */
   low = 0;

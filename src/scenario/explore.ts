@@ -96,6 +96,7 @@ export function explore(s: Scenario, o: ExploreOptions): ExploreResult {
       }
       dfs.finish();
       watched?.(r);
+      run.machine.mem.recycle();
       for (const ch of dfs.children()) queues[ch.cost].push(ch);
       if (!r) {
         res.cut++;

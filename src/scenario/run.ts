@@ -105,7 +105,9 @@ export interface RunResult {
 export function runScenario(s: Scenario, o: RunOptions): RunResult {
   const run = startRun(s, o);
   run.machine.run();
-  return run.result();
+  const r = run.result();
+  run.machine.mem.recycle(); // nothing of the result reads it
+  return r;
 }
 
 /**
@@ -197,6 +199,7 @@ function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy |
       slice = formatSlice(sl, m2, subject);
       race = raceSteps(sl, m2, subject);
     }
+    m2.mem.recycle();
     const tso = staleStory(m);
     if (tso.length) story = [...(story ?? []), ...tso];
   }
@@ -242,7 +245,9 @@ function lastSteps(s: Scenario, o: RunOptions, r: RunResult): StepLine[] {
   const mm = rerun(s, o, r)?.();
   if (!mm) return [];
   mm.run();
-  return mm.history().map((x) => stepLine(mm, x));
+  const h = mm.history().map((x) => stepLine(mm, x));
+  mm.mem.recycle();
+  return h;
 }
 
 /**

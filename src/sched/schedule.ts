@@ -44,12 +44,13 @@ export class Schedule {
    * run's first decision.
    */
   defaults?: { seed: number; checks: Map<number, { last: number; check: string }> };
-  kind = new Uint8Array(1024);
-  n = new Uint32Array(1024);
-  chosen = new Uint32Array(1024);
-  cpu = new Int8Array(1024);
-  task = new Int16Array(1024);
-  site = new Int16Array(1024);
+  // allocated at the first decision kept (a streaming schedule keeps none)
+  kind = new Uint8Array(0);
+  n = new Uint32Array(0);
+  chosen = new Uint32Array(0);
+  cpu = new Int8Array(0);
+  task = new Int16Array(0);
+  site = new Int16Array(0);
 
   clear(): void {
     this.length = 0;
@@ -86,7 +87,7 @@ export class Schedule {
 
 
   private grow(): void {
-    const m = this.kind.length + 1;
+    const m = Math.max(1024, this.kind.length + 1);
     this.kind = grown(this.kind, m);
     this.n = grown(this.n, m);
     this.chosen = grown(this.chosen, m);
