@@ -107,6 +107,16 @@ describe('the last steps before a report', () => {
     expect(a.history.map((l) => l.t)).toEqual(b.history.map((l) => l.t));
     expect(a.history).toEqual(b.history);
   });
+
+  it('a replay that stops at a divergence keeps its own: run again, it would go past the divergent decision', () => {
+    const snap = runScenario(handoff, { seed: 1, record: true }).schedule.snapshot();
+    const detach = loadScenario('scenarios/cross-task-handoff-detach.yaml');
+    const lazy = runScenario(detach, { seed: 1, replay: snap });
+    const kept = runScenario(detach, { seed: 1, replay: snap, story: true });
+    expect(lazy.outcome).toBe('divergence');
+    expect(lazy.history).toEqual(kept.history);
+    expect(lazy.history.at(-1)!.t).toBeLessThanOrEqual(lazy.simNs);
+  });
 });
 
 describe('the story names each context', () => {

@@ -8,7 +8,7 @@
  * (another checkout sharing node_modules) are removed only when a day old.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleOf } from '../src/cli/bundle-cache.mjs';
@@ -76,5 +76,21 @@ describe('hunt workers', () => {
     expect(r.stdout).toContain('general-protection-fault');
     expect(r.stdout).toMatch(/replay:\n +\S*bin\/hazsim run \S+cross-task-handoff\.yaml --seed 1\n/);
     expect(r.status).toBe(1);
+  });
+
+  it('bin/hazsim runs from a checkout whose path holds # (the bundle is imported by URL, not by path)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hazsim#x-'));
+    try {
+      mkdirSync(join(dir, 'bin'));
+      copyFileSync(join(ROOT, 'bin/hazsim'), join(dir, 'bin/hazsim'));
+      chmodSync(join(dir, 'bin/hazsim'), 0o755);
+      for (const f of ['src', 'node_modules', 'package.json', 'tsconfig.json', 'scenarios']) symlinkSync(join(ROOT, f), join(dir, f));
+      const r = spawnSync(join(dir, 'bin/hazsim'), ['run', 'scenarios/same-task-release.yaml', '--steps', '2000', '--quiet'], { cwd: dir, encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain('no bug');
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,9 +6,9 @@
  *
  * An entry and everything it imports from src/ is bundled once, by esbuild
  * (a devDependency; tsx, our TypeScript runner, is built on it), into one ES
- * module under node_modules/.cache/hazsim/, named by a digest of the sources'
- * paths, sizes and modification times: later starts reuse it. Packages stay
- * imports, resolved from node_modules as usual.
+ * module under node_modules/.cache/hazsim/, named by a digest of the sources
+ * (sourcesKey()): later starts reuse it. Packages stay imports, resolved from
+ * node_modules as usual.
  *
  * Plain JavaScript, so that bin/hazsim can find or make the CLI's bundle
  * before anything can load TypeScript. A bundle knows the checkout it was
@@ -25,7 +25,7 @@
  * same run in-process.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
 
@@ -33,24 +33,28 @@ import { basename, join } from 'node:path';
 const STALE_MS = 24 * 3600 * 1000;
 
 /**
- * Paths, sizes and mtimes of every source file under `root`/src: the cache key.
+ * The cache key: the path and contents of every source file under `root`/src
+ * (contents, not modification times: a copy that keeps times, or a coarse
+ * clock, would run an old bundle), tsconfig.json (esbuild reads it) and
+ * esbuild's version. A few ms.
  * @param {string} root
+ * @param {string} esbuildVersion
  * @returns {string}
  */
-export function sourcesKey(root) {
+export function sourcesKey(root, esbuildVersion) {
   const h = createHash('sha256');
+  h.update(`esbuild ${esbuildVersion}\0`);
+  const file = (/** @type {string} */ p) => h.update(`${p}\0`).update(readFileSync(p)).update('\0');
   /** @param {string} dir */
   const walk = (dir) => {
     for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.ts') || e.name.endsWith('.mjs')) {
-        const st = statSync(p);
-        h.update(`${p}\0${st.size}\0${st.mtimeMs}\n`);
-      }
+      else if (e.name.endsWith('.ts') || e.name.endsWith('.mjs')) file(p);
     }
   };
   walk(join(root, 'src'));
+  if (existsSync(join(root, 'tsconfig.json'))) file(join(root, 'tsconfig.json'));
   return h.digest('hex').slice(0, 16);
 }
 
@@ -65,9 +69,11 @@ export function sourcesKey(root) {
 export function bundleOf(root, entry) {
   try {
     const cache = join(root, 'node_modules', '.cache', 'hazsim');
-    const file = join(cache, `${basename(entry, '.ts')}-${sourcesKey(root)}.mjs`);
-    if (existsSync(file)) return file;
     const require = createRequire(join(root, 'package.json'));
+    /** @type {string} */
+    const version = require('esbuild/package.json').version;
+    const file = join(cache, `${basename(entry, '.ts')}-${sourcesKey(root, version)}.mjs`);
+    if (existsSync(file)) return file;
     /** @type {typeof import('esbuild')} */
     const esbuild = require('esbuild');
     mkdirSync(cache, { recursive: true });

@@ -123,8 +123,9 @@ export function startRun(s: Scenario, o: RunOptions): { machine: Machine; result
   else strategy = o.strategy ?? seededHere();
   const record = o.record ?? !!(o.replay || o.strategy);
   // the last steps before a report (RunResult.history), a cost at every step: kept by a run that tells its
-  // story (findSubject() reads them) or cannot be run again; any other run is run again when they are asked for
-  const ring = !!o.story || !(record || !(o.strategy || (o.replay && o.onDivergence === 'continue')));
+  // story (findSubject() reads them), a replay (one that diverges is not run again the same) or a run that
+  // cannot be run again; a run from a seed, or one that keeps its log, is run again when they are asked for
+  const ring = !!o.story || !!o.replay || (!!o.strategy && !record);
   const m = buildMachine(s, strategy, { ...machineOverrides(o), recordSchedule: record, ...(ring ? {} : { historySteps: 0 }) });
   if (replay) {
     replay.taskName = (t) => (t < 0 ? '' : taskName(m, t));
@@ -258,7 +259,8 @@ function lastSteps(s: Scenario, o: RunOptions, r: RunResult): StepLine[] {
  * replay above is one; the Perfetto timeline (timeline.ts) another.
  */
 export function rerun(s: Scenario, o: RunOptions, r: RunResult): (() => Machine) | undefined {
-  if (!r.schedule.keep && (o.strategy || r.diverged)) return undefined;
+  // a replay stopped at a divergence: its log holds the divergent decision, which a replay of it would take
+  if (r.outcome === 'divergence' || (!r.schedule.keep && (o.strategy || r.diverged))) return undefined;
   const from = r.schedule.keep ? r.schedule.snapshot() : o.replay ?? null;
   return () => buildMachine(s, from ? new ReplayStrategy(from) : seeded(o.seed, s, o.search, o.maxSteps), { ...machineOverrides(o), recordSchedule: false });
 }
