@@ -3,7 +3,8 @@
  * npm run bench, part 2: seeds per second of `hazsim hunt` on the torture
  * scenario with 1 and with 2 jobs (the ratio shows the scaling), and the wall
  * time and number of seeds until the first GPF-signature failure, median over
- * 10 disjoint seed ranges. A benchmark, not a test.
+ * 10 disjoint seed ranges, and the steps per second of those in-process runs
+ * (the torture scenario's engine speed). A benchmark, not a test.
  */
 import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
@@ -48,15 +49,20 @@ console.log(`hunt ${SCENARIO}, ${N} seeds, --steps ${STEPS} (process and worker 
 const s = loadScenario(SCENARIO);
 const times: number[] = [];
 const counts: number[] = [];
+let steps = 0;
 for (let r = 0; r < 10; r++) {
   const t0 = performance.now();
   let n = 0;
   for (let seed = 1000 * r + 1; seed <= 1000 * r + 1000; seed++) {
     n++;
-    if (runScenario(s, { seed, record: false }).bug?.signature === GPF) break;
+    const res = runScenario(s, { seed, record: false });
+    steps += res.steps;
+    if (res.bug?.signature === GPF) break;
   }
   times.push((performance.now() - t0) / 1000);
   counts.push(n);
 }
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 console.log(`first GPF-signature failure, 10 disjoint seed ranges (1000r+1..): median ${median(times).toFixed(2)} s wall, median ${median(counts)} seeds (per range: ${counts.join(', ')} seeds)`);
+const total = times.reduce((a, b) => a + b, 0);
+console.log(`torture scenario ${SCENARIO} in-process, those runs: ${Math.round(steps / total).toLocaleString('en')} steps/s (${steps.toLocaleString('en')} steps in ${total.toFixed(2)} s)`);
