@@ -5,6 +5,8 @@
  * floor any generator-based engine pays), so the ratio shows the engine's cost.
  * The standard scenario runs under both memory models: x86-TSO (the default:
  * store buffers, drain decisions) and SC, and the cost of TSO is their ratio.
+ * The engine's floor (every step a NOP, no hazptr code) shows what a step
+ * costs before the code between two yields.
  * Runs keep no decision log and no ring of their last steps, as the runs of
  * `hazsim hunt` and `hazsim mutants` (`hazsim run` keeps the ring for its story).
  * A benchmark, not a test: numbers vary with the machine and its load.
@@ -27,6 +29,17 @@ ${[0, 1, 2, 3].map((i) => `  - name: reader${i}
   - name: writer
     repeat: 10000000
     program: [ { update: gp }, { sleep_us: 2 } ]
+`;
+
+/** The engine's own floor: the same machine, every step a NOP (spin), no hazptr code, no stores. */
+const FLOOR = `
+name: bench floor (4 CPUs, 4 tasks spinning)
+machine: { cpus: 4, preempt: full, kasan: true }
+limits: { steps: 3000000 }
+tasks:
+${[0, 1, 2, 3].map((i) => `  - name: spinner${i}
+    repeat: 10000000
+    program: [ { spin: 1000 } ]`).join('\n')}
 `;
 
 function pingPong(n: number): number {
@@ -61,10 +74,20 @@ for (let rep = 0; rep < 3; rep++) {
     best[k].push(r.steps / dt);
   }
 }
+const floorScenario = parseScenario(FLOOR, 'bench-floor');
+runScenario(floorScenario, { seed: 0, maxSteps: 300000, record: false });
+const floorBest: number[] = [];
+for (let rep = 0; rep < 3; rep++) {
+  const t0 = performance.now();
+  const r = runScenario(floorScenario, { seed: rep + 1, record: false });
+  floorBest.push(r.steps / ((performance.now() - t0) / 1000));
+}
 pingPong(1_000_000);
 const bare = Math.max(pingPong(5_000_000), pingPong(5_000_000));
 const [sps, spsSc] = best.map((b) => Math.max(...b));
 console.log(`machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}`);
 console.log(`standard scenario (4 CPUs, 4 readers + writer, 3,000,000 steps): ${Math.round(sps)} steps/s under tso (best of 3), ${Math.round(spsSc)} under sc: tso costs ${(spsSc / sps).toFixed(2)}x sc`);
+const floor = Math.max(...floorBest);
+console.log(`engine floor (the same machine, 4 CPUs, every step a NOP): ${Math.round(floor)} steps/s (best of 3): ${(1e9 / floor).toFixed(0)} ns a step, against ${(1e9 / sps).toFixed(0)} ns (tso) and ${(1e9 / spsSc).toFixed(0)} ns (sc) on the standard scenario`);
 console.log(`bare generator ping-pong: ${Math.round(bare)} resumes/s`);
 console.log(`ratio engine/bare: ${(sps / bare).toFixed(3)} (the engine runs at ${(100 * sps / bare).toFixed(1)}% of a do-nothing generator loop)`);
