@@ -184,7 +184,7 @@ function result(s: Scenario, o: RunOptions, m: Machine, replay: ReplayStrategy |
     let log: StepLog | undefined;
     const replayed = (tracer?: (r: StepRecord) => void) => {
       const mm = buildMachine(s, from ? new ReplayStrategy(from) : seeded(o.seed, s, o.search, o.maxSteps), { ...machineOverrides(o), recordSchedule: false });
-      const l = (log = new StepLog(mm));
+      const l = (log = new StepLog(mm, m.steps)); // about a row a step: room for the whole run at once
       mm.tracer = tracer ? (r) => { l.add(r); tracer(r); } : l.add;
       mm.run();
       return mm;

@@ -184,13 +184,22 @@ function relevance(log: StepLog, m: Machine, subject: Subject | undefined): { re
   }
   // the plain stores and xchgs to each link word, for pointing() (lists are linked by plain stores), in the order they
   // reached memory: a buffered store at its drain (x86-TSO; one never drained, last), the others at their row
-  const stores = new Map<number, { row: number; vis: number }[]>();
-  for (const a of links) stores.set(a, []);
-  for (let i = 0; i < log.n; i++) {
-    const k = log.kind[i];
-    if (k === OP_STORE || k === OP_XCHG) stores.get(log.addr[i])?.push({ row: i, vis: visibleAt(log, i) });
+  // (parallel arrays, not an object per store: a torture run's deferral kthread xchgs a pending list's head, a
+  // link word, at most of its steps)
+  const stores = new Map<number, { rows: number[]; vis: number[] }>();
+  for (const a of links) stores.set(a, { rows: [], vis: [] });
+  if (links.size !== 0) {
+    for (let i = 0; i < log.n; i++) {
+      const k = log.kind[i];
+      if (k !== OP_STORE && k !== OP_XCHG) continue;
+      const l = stores.get(log.addr[i]);
+      if (l) {
+        l.rows.push(i);
+        l.vis.push(visibleAt(log, i));
+      }
+    }
   }
-  for (const l of stores.values()) l.sort((x, y) => x.vis - y.vis);
+  for (const l of stores.values()) byVisibility(l);
   const rel = (row: number) => {
     const k = log.kind[row];
     const a = k === OP_KMALLOC ? log.val[row] : log.addr[row];
@@ -201,20 +210,26 @@ function relevance(log: StepLog, m: Machine, subject: Subject | undefined): { re
   const pointing = (target: number, row: number) => {
     const out: Link[] = [];
     const cpu = log.cpu[row];
-    for (const [a, l] of stores) {
-      // what memory holds just before row: the last store to reach it before then
-      let j = l.length - 1;
-      while (j >= 0 && l[j].vis >= row) j--;
+    for (const [a, { rows, vis }] of stores) {
+      // what memory holds just before row: the last store to reach it before then (vis is sorted)
+      let lo = 0;
+      let hi = vis.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (vis[mid] < row) lo = mid + 1;
+        else hi = mid;
+      }
+      const j = lo - 1;
       // stores issued before row and still buffered then: row's CPU sees its own newest one instead of memory
       let own = -1;
       let other = -1;
-      for (let q = j + 1; q < l.length; q++) {
-        const r = l[q].row;
-        if (r >= row || l[q].vis < row) continue;
+      for (let q = j + 1; q < rows.length; q++) {
+        const r = rows[q];
+        if (r >= row || vis[q] < row) continue;
         if (log.cpu[r] === cpu) own = Math.max(own, r);
         else if (other < 0 && log.written(r) === target) other = r;
       }
-      const seen = own >= 0 ? own : j >= 0 ? l[j].row : -1;
+      const seen = own >= 0 ? own : j >= 0 ? rows[j] : -1;
       if (seen >= 0 && log.written(seen) === target) out.push({ addr: a, row: seen, buffered: own >= 0, seen: true });
       else if (other >= 0) out.push({ addr: a, row: other, buffered: true, seen: false });
     }
@@ -264,6 +279,17 @@ function racing(log: StepLog, i: number, rel: (row: number) => number): number[]
 }
 
 /** The row at which store row `i` reached memory: its drain if it was buffered (x86-TSO; Infinity: never drained), else its own. */
+/** Order a word's stores by when they reached memory (stable: rows in order for equal times); most are in order already. */
+function byVisibility(l: { rows: number[]; vis: number[] }): void {
+  const { rows, vis } = l;
+  let sorted = true;
+  for (let q = 1; q < vis.length && sorted; q++) if (vis[q] < vis[q - 1]) sorted = false;
+  if (sorted) return;
+  const idx = rows.map((_, q) => q).sort((x, y) => vis[x] - vis[y]);
+  l.rows = idx.map((q) => rows[q]);
+  l.vis = idx.map((q) => vis[q]);
+}
+
 export function visibleAt(log: StepLog, i: number): number {
   if (log.kind[i] !== OP_STORE || !(log.flags[i] & FL_BUFFERED)) return i;
   return log.link[i] >= 0 ? log.link[i] : Infinity;

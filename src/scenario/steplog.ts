@@ -44,25 +44,25 @@ interface FrameState {
 
 export class StepLog {
   n = 0;
-  t = new Float64Array(1 << 14);
-  addr = new Float64Array(1 << 14);
-  val = new Float64Array(1 << 14);
-  cpu = new Uint8Array(1 << 14);
-  kind = new Uint8Array(1 << 14);
-  flags = new Uint16Array(1 << 14);
-  task = new Int32Array(1 << 14);
-  site = new Int32Array(1 << 14);
+  t: Float64Array;
+  addr: Float64Array;
+  val: Float64Array;
+  /** cmpxchg/xchg rows: the value the word held after them (val is the value they read); other rows: unused */
+  wrote: Float64Array;
+  cpu: Uint8Array;
+  kind: Uint8Array;
+  flags: Uint16Array;
+  task: Int32Array;
+  site: Int32Array;
   /** load/RMW: the store row read from (-1: the word's initial value); drain: its store; store: its drain (-1: none, or not buffered) */
-  link = new Int32Array(1 << 14);
+  link: Int32Array;
   /** the previous row of the same invocation, -1 for its first */
-  prev = new Int32Array(1 << 14);
+  prev: Int32Array;
   /** the invocation's id: invFn[id] is its unit function, invFirst[id] its first row */
-  inv = new Int32Array(1 << 14);
+  inv: Int32Array;
   invFn = new Int32Array(1 << 12);
   invFirst = new Int32Array(1 << 12);
   nInv = 0;
-  /** cmpxchg/xchg rows: the value the word held after them (val is the value they read) */
-  readonly rmwWrote = new Map<number, number>();
   /** machine steps seen (every kind), for the header's "of M" */
   steps = 0;
   /** per word (from MEM_BASE): the row of the last store that reached memory, -1 */
@@ -72,7 +72,21 @@ export class StepLog {
   private readonly frames = new WeakMap<object, FrameState>();
   private readonly hazptrFn: Uint8Array;
 
-  constructor(private readonly m: Machine) {
+  /** `rows`: how many rows to make room for at once (a replay of a run of known length), else they grow by doubling */
+  constructor(private readonly m: Machine, rows = 1 << 14) {
+    const n = Math.max(1 << 10, rows);
+    this.t = new Float64Array(n);
+    this.addr = new Float64Array(n);
+    this.val = new Float64Array(n);
+    this.wrote = new Float64Array(n);
+    this.cpu = new Uint8Array(n);
+    this.kind = new Uint8Array(n);
+    this.flags = new Uint16Array(n);
+    this.task = new Int32Array(n);
+    this.site = new Int32Array(n);
+    this.link = new Int32Array(n);
+    this.prev = new Int32Array(n);
+    this.inv = new Int32Array(n);
     for (let c = 0; c < m.cpus.length; c++) this.buffered.push([]);
     this.hazptrFn = Uint8Array.from(functions, (f) => (HAZPTR_FILES.has(f.file) ? 1 : 0));
   }
@@ -107,7 +121,7 @@ export class StepLog {
       if (w >= 0 && w < this.lastWriter.length) this.link[i] = this.lastWriter[w];
       // the row's value is the one it read; memory (written already, locked ops bypass the buffer) holds what it wrote
       const now = this.m.mem.peek(r.addr);
-      this.rmwWrote.set(i, now);
+      this.wrote[i] = now;
       // did it write? (a failed cmpxchg leaves the word; one that wrote the value it found changes nothing either)
       if (k === OP_XCHG || now !== r.val) this.setWriter(w, i);
     } else if (k === OP_DRAIN) {
@@ -122,7 +136,8 @@ export class StepLog {
 
   /** The value row `i` left in its word: a store's value, or what a cmpxchg/xchg wrote. */
   written(i: number): number {
-    return this.rmwWrote.get(i) ?? this.val[i];
+    const k = this.kind[i];
+    return k === OP_CMPXCHG || k === OP_XCHG ? this.wrote[i] : this.val[i];
   }
 
   private setWriter(w: number, i: number): void {
@@ -142,6 +157,7 @@ export class StepLog {
       this.t = grown(this.t, n);
       this.addr = grown(this.addr, n);
       this.val = grown(this.val, n);
+      this.wrote = grown(this.wrote, n);
       this.cpu = grown(this.cpu, n);
       this.kind = grown(this.kind, n);
       this.flags = grown(this.flags, n);
