@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { loadScenario } from '../src/scenario/load.ts';
 import { runScenario } from '../src/scenario/run.ts';
 import { StepLog } from '../src/scenario/steplog.ts';
+import { appendFault } from '../src/scenario/slice.ts';
+import { LIST_POISON2 } from '../src/kernel/addr.ts';
 import { OP_CMPXCHG, OP_DRAIN, OP_LOAD, OP_STORE, OP_XCHG, ORD_ONCE, type KGen, type Port } from '../src/kernel/port.ts';
 import { FL_FORWARDED } from '../src/kernel/machine.ts';
 import { kfunc, site } from '../src/kernel/sites.ts';
@@ -193,5 +195,34 @@ describe('reads-from over a torture run', () => {
     }
     expect(races).toBeGreaterThan(0);
     expect(links).toBeGreaterThan(0);
+  });
+});
+
+describe('the faulting access, appended as the last row', () => {
+  const S_xchg = site(F, 3, 'xchg(p, v);', 'xchg p');
+  it('a store or xchg to a poison or unmapped address: a row that links nothing and writes nothing', () => {
+    // WRITE_ONCE(*pprev, next) with pprev = LIST_POISON2, and an xchg at NULL + 0x10: neither reached memory
+    const cases: [string, (io: Port, obj: number) => Port][] = [
+      ['store at LIST_POISON2', (io) => io.store(LIST_POISON2, 0, ORD_ONCE, S_store)],
+      ['xchg at 0x10', (io, obj) => io.xchg(0x10, obj, S_xchg)],
+    ];
+    for (const [what, op] of cases) {
+      let obj = 0;
+      const m = machine({ kasan: true }, 1, [{ name: 'a', cpu: 0, pinned: true, fn: function* (io: Port): KGen {
+        io.enter(F);
+        yield io.store(obj, 1, ORD_ONCE, S_store);
+        yield op(io, obj);
+        io.leave();
+      } }]);
+      obj = m.mem.allocStatic(8);
+      const log = new StepLog(m);
+      m.tracer = log.add;
+      m.run();
+      expect(m.bug, what).not.toBeNull();
+      const row = appendFault(log, m); // threw a RangeError for the poison store (a word index of 2^48)
+      expect(row, what).toBe(log.n - 1);
+      expect(log.link[row], what).toBe(-1);
+      expect(log.written(row), what).toBe(log.val[row]); // not NaN: it wrote nothing
+    }
   });
 });

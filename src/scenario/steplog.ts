@@ -108,7 +108,9 @@ export class StepLog {
       this.prev[i] = st.last;
       st.last = i;
     }
-    const w = r.addr >= MEM_BASE ? (r.addr - MEM_BASE) / 8 : -1;
+    // the word, -1 for an address no access can reach (the faulting access slice.ts appends: unmapped, a poison
+    // value, misaligned); below mem.end an address is under 2^31, so & 7 is exact
+    const w = r.addr >= MEM_BASE && r.addr < this.m.mem.end && (r.addr & 7) === 0 ? (r.addr - MEM_BASE) / 8 : -1;
     if (k === OP_LOAD) {
       if (r.flags & FL_FORWARDED) {
         const q = this.buffered[r.cpu];
@@ -121,7 +123,7 @@ export class StepLog {
       if (w >= 0 && w < this.lastWriter.length) this.link[i] = this.lastWriter[w];
       // the row's value is the one it read; memory (written already, locked ops bypass the buffer) holds what it wrote
       const now = this.m.mem.peek(r.addr);
-      this.wrote[i] = now;
+      this.wrote[i] = now ?? r.val; // undefined: the faulting access, which wrote nothing
       // did it write? (a failed cmpxchg leaves the word; one that wrote the value it found changes nothing either)
       if (k === OP_XCHG || now !== r.val) this.setWriter(w, i);
     } else if (k === OP_DRAIN) {
