@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadScenario, parseScenario } from '../src/scenario/load.ts';
 import { explore } from '../src/scenario/explore.ts';
+import { startRun } from '../src/scenario/run.ts';
+import { DfsStrategy, ROOT, type Branch } from '../src/sched/dfs.ts';
 import { OP_DRAIN } from '../src/kernel/port.ts';
 import type { Scenario } from '../src/scenario/schema.ts';
 import { cli } from './helpers.ts';
@@ -155,6 +157,43 @@ describe('explore', () => {
       expect([...off].filter((k) => !on.has(k)).map((k) => k.slice(0, 300)), name).toEqual([]);
       expect(on.size, name).toBe(off.size);
     }
+  });
+
+  it('a search that stops at its budget keeps only the branches it can still run, and runs the same schedules', () => {
+    for (const [s, bound, budgets] of [[tinyHandoff, 2, [40, 150, 400]], [tinySameTask, 3, [60, 500]]] as const) {
+      for (const maxSchedules of budgets) {
+        const kept = explore(s, { bound, maxSchedules, seed: 1 });
+        const all = explore(s, { bound, maxSchedules, seed: 1, keepAll: true });
+        expect(kept.unreached, `${s.name} ${maxSchedules}`).toBeGreaterThan(0);
+        expect(all.unreached).toBe(0);
+        expect({ ...kept, unreached: 0 }, `${s.name} ${maxSchedules}`).toEqual(all);
+        expect(kept.complete).toBe(false);
+      }
+    }
+  });
+
+  it('a branch is its path from the default run: it repeats the run it branches from, and says so when it does not', () => {
+    const runOf = (br: Branch) => {
+      const dfs = new DfsStrategy(br, { seed: 1, reduce: false, bound: 2 });
+      const run = startRun(tinyHandoff, { seed: 1, strategy: dfs, record: false });
+      dfs.attach(run.machine);
+      run.machine.run();
+      dfs.finish();
+      return { dfs, digest: run.result().scheduleDigest };
+    };
+    const root = runOf(ROOT);
+    const kids = root.dfs.children();
+    const child = kids[Math.floor(kids.length / 2)];
+    const grandkids = runOf(child).dfs.children().filter((b) => b.at > child.at + 10);
+    expect(grandkids.length).toBeGreaterThan(0);
+    const g = grandkids[0];
+    // the grandchild follows the child's run (its path: the child's choice, then the default) up to its own choice
+    const gr = runOf(g).dfs.decisions();
+    const cr = runOf(child).dfs.decisions();
+    expect(Array.from(gr.chosen.subarray(0, g.at))).toEqual(Array.from(cr.chosen.subarray(0, g.at)));
+    expect(gr.chosen[g.at]).toBe(g.alt);
+    expect(gr.chosen[child.at]).toBe(child.alt);
+    expect(() => runOf({ ...g, check: g.check ^ 1 })).toThrow(/the run did not repeat itself/);
   });
 
   it('bad flags are one line on stderr, exit 2, before any search', async () => {

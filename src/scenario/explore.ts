@@ -13,7 +13,7 @@
  * Schedule and re-run under the replay strategy (replayFailure) for its
  * report, its story and a replay file, so it replays exactly.
  */
-import { DfsStrategy, ExploreCut, ROOT, type Branch } from '../sched/dfs.ts';
+import { DfsStrategy, ExploreCut, ROOT, type Branch, type Decisions } from '../sched/dfs.ts';
 import { Schedule } from '../sched/schedule.ts';
 import { runScenario, startRun, type RunResult } from './run.ts';
 import type { Scenario } from './schema.ts';
@@ -33,6 +33,8 @@ export interface ExploreOptions {
   stopAtFirst?: boolean;
   /** a line of progress now and then (stderr) */
   progress?: (explored: number, bound: number, failing: number) => void;
+  /** tests: keep every branch, also those the budget will never reach (the search is the same, in more memory) */
+  keepAll?: boolean;
   /** tests: called with each run's machine before it runs; what it returns, with the run's result after it (null: cut short) */
   watch?: (m: Machine) => (r: RunResult | null) => void;
 }
@@ -46,7 +48,7 @@ export interface ExploreFailure {
   /** the run it was first seen in (1-based, in the order of the search) */
   run: number;
   /** that run's decisions (kind, among, chosen), to replay */
-  decisions: { kind: number[]; n: number[]; chosen: number[] };
+  decisions: Decisions;
 }
 
 export interface ExploreResult {
@@ -63,6 +65,8 @@ export interface ExploreResult {
   budget: number;
   /** by signature, in the order first seen */
   signatures: ExploreFailure[];
+  /** branches not kept because the budget would end before their turn (a search that stops at its budget) */
+  unreached: number;
 }
 
 /** Run the search. */
@@ -71,9 +75,11 @@ export function explore(s: Scenario, o: ExploreOptions): ExploreResult {
   // per bound, the branches still to run, in the order found (first in, first out)
   const queues: Branch[][] = Array.from({ length: o.bound + 1 }, () => []);
   queues[0].push(ROOT);
-  const res: ExploreResult = { explored: 0, cut: 0, complete: false, bounds: [], failing: 0, budget: 0, signatures: [] };
+  const res: ExploreResult = { explored: 0, cut: 0, complete: false, bounds: [], failing: 0, budget: 0, signatures: [], unreached: 0 };
   const bySig = new Map<string, ExploreFailure>();
   let runs = 0;
+  // per bound, the branches left out because the budget ends before them (DfsOptions.room)
+  const dropped: number[] = new Array<number>(o.bound + 1).fill(0);
   for (let c = 0; c <= o.bound; c++) {
     const row = { bound: c, schedules: 0, cut: 0, failing: 0, complete: false };
     res.bounds.push(row);
@@ -81,9 +87,16 @@ export function explore(s: Scenario, o: ExploreOptions): ExploreResult {
     for (let head = 0; head < queue.length; head++) {
       if (runs >= o.maxSchedules || (o.stopAtFirst && res.failing)) return res;
       const br = queue[head];
-      queue[head] = ROOT; // let the run it branches from go
+      queue[head] = ROOT; // its children keep it (their prev), the queue need not
       runs++;
-      const dfs = new DfsStrategy(br, { seed: o.seed, reduce, bound: o.bound });
+      // per cost, the runs the budget leaves for a branch of this run: those left less those queued before it
+      const room: number[] = [];
+      let ahead = queue.length - head - 1;
+      for (let k = 0; k <= o.bound; k++) {
+        if (k > c) ahead += queues[k].length;
+        room.push(k < c ? 0 : o.maxSchedules - runs - ahead);
+      }
+      const dfs = new DfsStrategy(br, { seed: o.seed, reduce, bound: o.bound, ...(o.keepAll ? {} : { room }) });
       const run = startRun(s, { seed: o.seed, strategy: dfs, maxSteps: o.maxSteps, record: false });
       dfs.attach(run.machine);
       const watched = o.watch?.(run.machine);
@@ -98,6 +111,10 @@ export function explore(s: Scenario, o: ExploreOptions): ExploreResult {
       watched?.(r);
       run.machine.mem.recycle();
       for (const ch of dfs.children()) queues[ch.cost].push(ch);
+      dfs.dropped.forEach((d, k) => {
+        dropped[k] += d;
+        res.unreached += d;
+      });
       if (!r) {
         res.cut++;
         row.cut++;
@@ -110,7 +127,7 @@ export function explore(s: Scenario, o: ExploreOptions): ExploreResult {
           const f = bySig.get(r.bug.signature);
           if (f) f.count++;
           else {
-            const nf: ExploreFailure = { signature: r.bug.signature, kind: r.bug.kind, count: 1, bound: br.cost, run: runs, decisions: { kind: dfs.kind, n: dfs.n, chosen: dfs.chosen } };
+            const nf: ExploreFailure = { signature: r.bug.signature, kind: r.bug.kind, count: 1, bound: br.cost, run: runs, decisions: dfs.decisions() };
             bySig.set(nf.signature, nf);
             res.signatures.push(nf);
           }
@@ -118,6 +135,8 @@ export function explore(s: Scenario, o: ExploreOptions): ExploreResult {
       }
       if (o.progress && runs % 100 === 0) o.progress(runs, c, res.failing);
     }
+    // a branch left out of this bound would have met the end of the budget here
+    if (dropped[c] > 0) return res;
     row.complete = true;
     queue.length = 0;
   }

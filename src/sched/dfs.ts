@@ -50,6 +50,7 @@ import {
   OP_CMPXCHG, OP_DRAIN, OP_EXIT, OP_FENCE, OP_HANDOFF, OP_IDLE, OP_KFREE, OP_KMALLOC, OP_LOAD, OP_MUTEX_LOCK, OP_MUTEX_UNLOCK, OP_NOP,
   OP_PICK, OP_RAND, OP_RECEIVE, OP_RELAX, OP_RESCHED, OP_SLEEP, OP_STORE, OP_SWITCH, OP_UDELAY, OP_WAIT_HANDOFF, OP_XCHG,
 } from '../kernel/port.ts';
+import { grown } from '../kernel/typed.ts';
 import { D_CPU, D_DRAIN, D_PICK, D_PREEMPT, D_RAND, D_WAKE_CPU, type Strategy } from './strategy.ts';
 
 /** What a batch of steps did, as far as independence goes (a batch touches a few words: arrays, not sets). */
@@ -88,19 +89,39 @@ export interface Sleeper {
   acc: Access;
 }
 
-/** A run to explore: the decisions of `parent` before `at`, `alt` at `at`, then the default completion. */
+/**
+ * A run to explore: the decisions of the run of `prev` before `at`, `alt` at
+ * `at`, then the default completion. A run is kept as its path from the
+ * default run, not as its decisions: the run of `prev` is its own path's
+ * choices and the default everywhere else, so following the path and taking
+ * the default elsewhere repeats it (D_RAND's generators start afresh at each
+ * choice of the path, as they did in each run along it). A queued branch so
+ * costs a few numbers, not a copy of a run of a million decisions.
+ */
 export interface Branch {
-  parent: Uint32Array | null;
+  prev: Branch | null;
   at: number;
   alt: number;
   /** its cost: preemptions + delayed drains + other non-default scheduler choices */
   cost: number;
-  /** the sleeping CPUs after decision `at`: those of the run it branches from there, and `also` */
+  /** FNV-1a of the decisions (kind, among, chosen) of the run of `prev` before `at`: this run checks it gets there the same */
+  check: number;
+  /** the D_CPU decision that begins the batch of steps `at` lies in (-1: before the first), whose steps this run observes */
+  batchStart: number;
+  /** the sleeping CPUs after decision `at`: those of the run it branches from there, and `also` (dropped once the run starts) */
   sleep: Sleeper[];
   also: Sleeper | null;
 }
 
-export const ROOT: Branch = { parent: null, at: -1, alt: 0, cost: 0, sleep: [], also: null };
+export const ROOT: Branch = { prev: null, at: -1, alt: 0, cost: 0, check: 0, batchStart: -1, sleep: [], also: null };
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 16777619;
+function fold(h: number, kind: number, n: number, chosen: number): number {
+  h = Math.imul(h ^ kind, FNV_PRIME);
+  h = Math.imul(h ^ n, FNV_PRIME);
+  return Math.imul(h ^ chosen, FNV_PRIME);
+}
 
 /** Thrown by choose() when the default completion would run a sleeping CPU: the rest of the run is equivalent to one explored. */
 export class ExploreCut extends Error {
@@ -131,15 +152,37 @@ export interface DfsOptions {
   reduce: boolean;
   /** the largest cost explored: branch points beyond it are not kept */
   bound: number;
+  /**
+   * Per cost, how many more branches of that cost the search could still run
+   * (its budget less the runs queued ahead of them): a branch beyond it would
+   * never run, so it is not kept, nor the branch point it would come from.
+   * Absent: no limit.
+   */
+  room?: number[];
 }
+
+/** A run's decisions: kind, among how many, chosen. */
+export interface Decisions {
+  kind: Uint8Array;
+  n: Uint32Array;
+  chosen: Uint32Array;
+}
+
+/**
+ * The decisions of the run going on, in arrays that the next run reuses (a
+ * run of a million steps takes over a million: a fresh set of arrays for each
+ * would be garbage of tens of MB a run).
+ */
+const DECISIONS: Decisions = { kind: new Uint8Array(1024), n: new Uint32Array(1024), chosen: new Uint32Array(1024) };
+/** the strategy whose run DECISIONS holds */
+let current: DfsStrategy | null = null;
 
 const LOCAL_KINDS = new Set([OP_FENCE, OP_RELAX, OP_NOP, OP_RAND]);
 
 export class DfsStrategy implements Strategy {
   private i = 0;
-  readonly kind: number[] = [];
-  readonly n: number[] = [];
-  readonly chosen: number[] = [];
+  /** the run's decisions so far: kind, among how many, chosen (in the arrays of DECISIONS, the last run's) */
+  private len = 0;
   /** the D_CPU decisions taken by default, in order */
   readonly points: CpuPoint[] = [];
   private sleep: Sleeper[] = [];
@@ -156,8 +199,44 @@ export class DfsStrategy implements Strategy {
   /** at the last boundary: was a timed event armed (timed()), and how many events the queue held */
   private timedBefore = false;
   private eventsBefore = 0;
+  /**
+   * Is the batch of steps since the last D_CPU decision observed? Only a batch
+   * someone reads needs its accesses and the fingerprints at its two ends: the
+   * one after a branch point of this run (its `after`), one while CPUs sleep
+   * (it may wake them), and the one the branch's own choice lies in (its
+   * sleepers are put to sleep there). The others (most of a long run) pass
+   * with the default choice's bookkeeping only.
+   */
+  private track = true;
+  /** this.fp holds the fingerprint of the machine now (taken at this D_CPU decision) */
+  private fpNow = false;
+  /** the path's choices, by decision index, and the next one to take */
+  private readonly pathAt: number[] = [];
+  private readonly pathAlt: number[] = [];
+  private pj = 0;
+  /** FNV-1a of the decisions so far, up to the branch's own choice (checked there against Branch.check) */
+  private h = FNV_OFFSET;
+  private readonly brSleep: Sleeper[];
+  /** what is left of DfsOptions.room as this run's branch points take it (a copy) */
+  private readonly room: number[] | null;
 
-  constructor(readonly branch: Branch, private readonly o: DfsOptions) {}
+  constructor(readonly branch: Branch, private readonly o: DfsOptions) {
+    if (current) current.len = -1; // the arrays are this run's now
+    current = this;
+    for (let b: Branch | null = branch; b && b.at >= 0; b = b.prev) {
+      this.pathAt.push(b.at);
+      this.pathAlt.push(b.alt);
+    }
+    this.pathAt.reverse();
+    this.pathAlt.reverse();
+    this.brSleep = branch.also ? [...branch.sleep, branch.also] : branch.sleep;
+    this.room = o.room ? [...o.room] : null;
+    // the branch stays as the `prev` of its children: what only this run needs goes with it
+    if (branch !== ROOT) {
+      branch.sleep = [];
+      branch.also = null;
+    }
+  }
 
   /** Watch the machine's steps (its tracer); call before it runs. */
   attach(m: Machine): void {
@@ -165,22 +244,33 @@ export class DfsStrategy implements Strategy {
     const len = FP_GLOBAL + 1 + m.cpus.length * FP_CPU;
     this.fp = new Float64Array(len + 256 * FP_TASK);
     this.fpNext = new Float64Array(len + 256 * FP_TASK);
+    this.startBatch(); // the steps before the first D_CPU decision are observed
+    m.tracer = (r) => this.observe(r);
+  }
+
+  /** The batch beginning now is observed: the fingerprint and clock state at its start. */
+  private startBatch(): void {
+    const m = this.m!;
+    this.track = true;
+    if (this.fpNow) return;
     fingerprint(m, this.fp);
     this.timedBefore = timed(m);
     this.eventsBefore = m.events.size;
-    m.tracer = (r) => this.observe(r);
   }
 
   private observe(r: StepRecord): void {
     const b = this.batch;
+    if (r.kind !== OP_DRAIN) {
+      this.lastCpu = r.cpu;
+      this.lastKind = r.kind;
+    }
+    if (!this.track) return;
     if (r.kind === OP_DRAIN) {
       this.word(b.writes, r.addr);
       return;
     }
     b.steps++;
     add(b.cpus, r.cpu);
-    this.lastCpu = r.cpu;
-    this.lastKind = r.kind;
     switch (r.kind) {
       case OP_LOAD:
         this.word(b.reads, r.addr);
@@ -242,6 +332,12 @@ export class DfsStrategy implements Strategy {
   private boundary(): void {
     const b = this.batch;
     const m = this.m;
+    this.fpNow = false;
+    if (!this.track) {
+      // nobody reads an untracked batch (no sleeper to wake, no branch point before it): only its flags were set
+      b.global = b.decided = b.schedAll = b.delayed = false;
+      return;
+    }
     if (m) {
       const fp = fingerprint(m, this.fpNext);
       const old = this.fp;
@@ -268,6 +364,7 @@ export class DfsStrategy implements Strategy {
       }
       this.fpNext = old;
       this.fp = fp;
+      this.fpNow = true;
       if (b.schedAll) for (let c = 0; c < nc; c++) add(b.reads, pSched(c));
       // time: every step advances the clock (reads it); while an event timed by the clock or the step
       // count is armed and could come due, or when one is armed, every batch also writes it
@@ -297,50 +394,109 @@ export class DfsStrategy implements Strategy {
     else if (kind !== D_RAND) this.batch.decided = true;
     const br = this.branch;
     let c: number;
-    if (i < br.at) {
-      c = br.parent![i];
-      if (c >= n) throw new Error(`explore: decision #${i} (kind ${kind}) was ${c} of more than ${n}: the run did not repeat itself`);
-    } else if (i === br.at) {
-      c = br.alt;
+    if (i === this.pathAt[this.pj]) {
+      // a choice of the path: a run along it took it here
+      c = this.pathAlt[this.pj++];
       if (c >= n) throw new Error(`explore: decision #${i} (kind ${kind}) cannot take ${c} of ${n}: the run did not repeat itself`);
-      this.sleep = br.also ? [...br.sleep, br.also] : br.sleep;
-    } else c = this.byDefault(i, kind, n, options);
+      this.rngs.clear(); // the run that took it started with fresh generators
+      if (i === br.at) {
+        if (this.h !== br.check) throw new Error(`explore: the decisions before #${i} differ from those of the run it branches from: the run did not repeat itself`);
+        this.sleep = this.brSleep;
+      }
+    } else if (i < br.at) c = this.replayDefault(kind, n, options);
+    else c = this.byDefault(i, kind, n, options);
+    if (i < br.at) this.h = fold(this.h, kind, n, c);
     if (kind === D_DRAIN && c !== 0) this.batch.delayed = true;
-    this.kind.push(kind);
-    this.n.push(n);
-    this.chosen.push(c);
+    const d = DECISIONS;
+    if (this.len === d.kind.length) {
+      d.kind = grown(d.kind, this.len + 1);
+      d.n = grown(d.n, this.len + 1);
+      d.chosen = grown(d.chosen, this.len + 1);
+    }
+    d.kind[this.len] = kind;
+    d.n[this.len] = n;
+    d.chosen[this.len++] = c;
+    if (kind === D_CPU) {
+      if (this.open !== null || this.sleep.length !== 0 || i === br.batchStart) this.startBatch();
+      else this.track = false;
+    }
     return c;
+  }
+
+  /** D_CPU's default: the index in `options` (and whether the CPU that stepped last is among them, and stays). */
+  private li = -1;
+  private stay = false;
+  private cpuDefault(n: number, options: Int32Array): number {
+    const last = this.lastCpu;
+    let li = -1;
+    let next = -1;
+    let first = 0;
+    for (let j = 0; j < n; j++) {
+      if (options[j] === last) li = j;
+      if (options[j] > last && (next < 0 || options[j] < options[next])) next = j;
+      if (options[j] < options[first]) first = j;
+    }
+    const stay = li >= 0 && this.lastKind !== OP_RELAX && this.lastKind !== OP_SWITCH;
+    this.li = li;
+    this.stay = stay;
+    return stay ? li : next >= 0 ? next : first;
+  }
+
+  /**
+   * Room for the branches a point at decision cost `cost` would have (the
+   * alternatives children() queues): false when there is none left, so none
+   * would be queued. The room is taken as children() takes it, for the branch
+   * points alone: the other decisions' branches (drains, preemptions...),
+   * which children() also counts, are left out, so this keeps every point
+   * children() could queue a branch of (and maybe some it drops).
+   */
+  private keepPoint(cost: number, def: number, n: number, options: Int32Array): boolean {
+    const room = this.room!;
+    let alts = 0;
+    for (let j = 0; j < n; j++) if (j !== def && !(this.o.reduce && this.sleep.some((s) => s.cpu === options[j]))) alts++;
+    if (room[cost] <= 0) {
+      // its branches are left out as children() would leave them: the search is not complete
+      if (alts) this.dropped[cost] = (this.dropped[cost] ?? 0) + alts;
+      return false;
+    }
+    for (; alts > 0 && room[cost] > 0; alts--) for (let k = cost; k < room.length; k++) room[k]--;
+    return true;
+  }
+
+  /** A D_RAND: the task's own generator (started afresh at the path's last choice). */
+  private rand(n: number): number {
+    const t = this.m && this.m.curCpu >= 0 ? this.m.cpus[this.m.curCpu].curr.id : -1;
+    let g = this.rngs.get(t);
+    if (!g) this.rngs.set(t, (g = seedrandom.alea(`hazsim-explore:${this.o.seed}:${t}`)));
+    return Math.floor(g() * n);
+  }
+
+  /** Before the branch's choice: the default the run along the path took here (no branch point, no sleep set). */
+  private replayDefault(kind: number, n: number, options?: Int32Array): number {
+    if (kind === D_CPU) return options ? this.cpuDefault(n, options) : 0;
+    if (kind === D_RAND) return this.rand(n);
+    return 0;
   }
 
   private byDefault(i: number, kind: number, n: number, options?: Int32Array): number {
     switch (kind) {
       case D_CPU: {
         if (!options) return 0;
-        const last = this.lastCpu;
-        let li = -1;
-        let next = -1;
-        let first = 0;
-        for (let j = 0; j < n; j++) {
-          if (options[j] === last) li = j;
-          if (options[j] > last && (next < 0 || options[j] < options[next])) next = j;
-          if (options[j] < options[first]) first = j;
-        }
-        const stay = li >= 0 && this.lastKind !== OP_RELAX && this.lastKind !== OP_SWITCH;
-        const def = stay ? li : next >= 0 ? next : first;
+        const def = this.cpuDefault(n, options);
+        const li = this.li;
+        const stay = this.stay;
         if (this.o.reduce && this.sleep.some((s) => s.cpu === options[def])) throw new ExploreCut();
         // a preemption here would cost more than the bound: nothing to branch on
         if (li >= 0 && this.branch.cost + 1 > this.o.bound) return def;
+        // nor when the search could not run any of its branches before its budget ends
+        if (this.room && !this.keepPoint(li >= 0 ? this.branch.cost + 1 : this.branch.cost, def, n, options)) return def;
         const p: CpuPoint = { i, options: options.slice(0, n), def, lastEligible: li >= 0, stay, sleep: this.sleep, after: null };
         this.points.push(p);
         this.open = p;
         return def;
       }
-      case D_RAND: {
-        const t = this.m && this.m.curCpu >= 0 ? this.m.cpus[this.m.curCpu].curr.id : -1;
-        let g = this.rngs.get(t);
-        if (!g) this.rngs.set(t, (g = seedrandom.alea(`hazsim-explore:${this.o.seed}:${t}`)));
-        return Math.floor(g() * n);
-      }
+      case D_RAND:
+        return this.rand(n);
       default:
         return 0; // no preemption, the first candidate or CPU, drain at once
     }
@@ -348,22 +504,49 @@ export class DfsStrategy implements Strategy {
 
   confirm(): void {}
 
+  /** The run's decisions (a copy), to replay it. */
+  decisions(): Decisions {
+    if (this.len < 0) throw new Error('explore: the decisions of a run are gone once the next run starts');
+    const d = DECISIONS;
+    return { kind: d.kind.slice(0, this.len), n: d.n.slice(0, this.len), chosen: d.chosen.slice(0, this.len) };
+  }
+
   /** After the run: close the last batch (a run that ended after a decision leaves it open: what ran after it is unknown, so nothing sleeps on it). */
   finish(): void {
     this.open = null;
   }
 
-  /** The branches of this run with a cost of at most `bound` (sleeping CPUs left out under the reduction). */
+  /** per cost, the branches children() left out for want of room (DfsOptions.room) */
+  readonly dropped: number[] = [];
+
+  /** The branches of this run with a cost of at most `bound` (sleeping CPUs left out under the reduction), as far as there is room for them. */
   children(): Branch[] {
     const bound = this.o.bound;
     const out: Branch[] = [];
-    const parent = Uint32Array.from(this.chosen);
-    const base = this.branch.cost;
+    const room = this.o.room ? [...this.o.room] : null;
+    const keep = (b: Branch): void => {
+      if (room) {
+        if (room[b.cost] <= 0) {
+          this.dropped[b.cost] = (this.dropped[b.cost] ?? 0) + 1;
+          return;
+        }
+        for (let k = b.cost; k < room.length; k++) room[k]--;
+      }
+      out.push(b);
+    };
+    const prev = this.branch;
+    const base = prev.cost;
     const reduce = this.o.reduce;
     let p = 0;
-    for (let i = this.branch.at + 1; i < this.kind.length; i++) {
-      const kind = this.kind[i];
-      const n = this.n[i];
+    // the digest of the decisions before i, and the D_CPU decision whose batch i is in
+    let check = FNV_OFFSET;
+    let batchStart = -1;
+    const d = DECISIONS;
+    for (let i = 0; i < this.len; check = fold(check, d.kind[i], d.n[i], d.chosen[i]), i++) {
+      const kind = d.kind[i];
+      const n = d.n[i];
+      if (kind === D_CPU) batchStart = i;
+      if (i <= prev.at) continue;
       if (kind === D_CPU) {
         while (p < this.points.length && this.points[p].i < i) p++;
         const pt = this.points[p];
@@ -376,14 +559,15 @@ export class DfsStrategy implements Strategy {
           const cpu = pt.options[j];
           if (reduce && pt.sleep.some((s) => s.cpu === cpu)) continue;
           // the CPU preempted here sleeps while its step commutes with what runs instead
-          out.push({ parent, at: i, alt: j, cost, sleep: reduce ? pt.sleep : [], also: reduce && pt.stay && after ? { cpu: pt.options[pt.def], acc: after } : null });
+          keep({ prev, at: i, alt: j, cost, check, batchStart, sleep: reduce ? pt.sleep : [], also: reduce && pt.stay && after ? { cpu: pt.options[pt.def], acc: after } : null });
         }
         continue;
       }
       if (kind === D_RAND || n < 2 || base + 1 > bound) continue;
-      if (kind === D_DRAIN) out.push({ parent, at: i, alt: n - 1, cost: base + 1, sleep: [], also: null });
-      else if (kind === D_PREEMPT) out.push({ parent, at: i, alt: 1, cost: base + 1, sleep: [], also: null });
-      else if (kind === D_PICK || kind === D_WAKE_CPU) for (let j = 1; j < n; j++) out.push({ parent, at: i, alt: j, cost: base + 1, sleep: [], also: null });
+      const other = (alt: number): Branch => ({ prev, at: i, alt, cost: base + 1, check, batchStart, sleep: [], also: null });
+      if (kind === D_DRAIN) keep(other(n - 1));
+      else if (kind === D_PREEMPT) keep(other(1));
+      else if (kind === D_PICK || kind === D_WAKE_CPU) for (let j = 1; j < n; j++) keep(other(j));
     }
     return out;
   }
