@@ -194,6 +194,7 @@ describe('explore', () => {
     expect(gr.chosen[g.at]).toBe(g.alt);
     expect(gr.chosen[child.at]).toBe(child.alt);
     expect(() => runOf({ ...g, check: g.check ^ 1 })).toThrow(/the run did not repeat itself/);
+    expect(() => runOf({ ...g, prev: { ...child, at: 1e9 } })).toThrow(/the run ended before its decision #1000000000: the run did not repeat itself/);
   });
 
   it('bad flags are one line on stderr, exit 2, before any search', async () => {

@@ -13,7 +13,7 @@
  * Schedule and re-run under the replay strategy (replayFailure) for its
  * report, its story and a replay file, so it replays exactly.
  */
-import { DfsStrategy, ExploreCut, ROOT, type Branch, type Decisions } from '../sched/dfs.ts';
+import { DfsStrategy, ExploreCut, ROOT, releaseDecisions, type Branch, type Decisions } from '../sched/dfs.ts';
 import { Schedule } from '../sched/schedule.ts';
 import { runScenario, startRun, type RunResult } from './run.ts';
 import type { Scenario } from './schema.ts';
@@ -71,6 +71,14 @@ export interface ExploreResult {
 
 /** Run the search. */
 export function explore(s: Scenario, o: ExploreOptions): ExploreResult {
+  try {
+    return search(s, o);
+  } finally {
+    releaseDecisions();
+  }
+}
+
+function search(s: Scenario, o: ExploreOptions): ExploreResult {
   const reduce = o.reduce ?? true;
   // per bound, the branches still to run, in the order found (first in, first out)
   const queues: Branch[][] = Array.from({ length: o.bound + 1 }, () => []);

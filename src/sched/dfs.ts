@@ -25,9 +25,10 @@
  * step is free.
  *
  * The reduction (sleep sets, Godefroid 1996, restricted so that it is sound
- * under the bound): what each batch of steps between two D_CPU decisions
+ * under the bound): what a batch of steps between two D_CPU decisions
  * touched is observed after it runs (the machine's tracer, and a fingerprint
- * of the scheduler state); see Access. When a run preempts CPU A at decision
+ * of the scheduler state), for the batches the reduction reads: the one
+ * after each branch point, and those while a CPU sleeps; see Access. When a run preempts CPU A at decision
  * i to run B, A's step at i (known from the run it branches from) is put to
  * sleep: while it sleeps, A's step commutes with every step taken, so a
  * schedule that runs A next is equivalent to one that ran A's step before the
@@ -106,14 +107,12 @@ export interface Branch {
   cost: number;
   /** FNV-1a of the decisions (kind, among, chosen) of the run of `prev` before `at`: this run checks it gets there the same */
   check: number;
-  /** the D_CPU decision that begins the batch of steps `at` lies in (-1: before the first), whose steps this run observes */
-  batchStart: number;
-  /** the sleeping CPUs after decision `at`: those of the run it branches from there, and `also` (dropped once the run starts) */
+  /** the sleeping CPUs after decision `at`: those of the run it branches from there, and `also` (taken by its run: a branch is run once) */
   sleep: Sleeper[];
   also: Sleeper | null;
 }
 
-export const ROOT: Branch = { prev: null, at: -1, alt: 0, cost: 0, check: 0, batchStart: -1, sleep: [], also: null };
+export const ROOT: Branch = { prev: null, at: -1, alt: 0, cost: 0, check: 0, sleep: [], also: null };
 
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 16777619;
@@ -177,12 +176,21 @@ const DECISIONS: Decisions = { kind: new Uint8Array(1024), n: new Uint32Array(10
 /** the strategy whose run DECISIONS holds */
 let current: DfsStrategy | null = null;
 
+/** After a search: let the last run go, and the arrays shrink back (they are as long as its longest run). */
+export function releaseDecisions(): void {
+  if (current) current.len = -1;
+  current = null;
+  DECISIONS.kind = new Uint8Array(1024);
+  DECISIONS.n = new Uint32Array(1024);
+  DECISIONS.chosen = new Uint32Array(1024);
+}
+
 const LOCAL_KINDS = new Set([OP_FENCE, OP_RELAX, OP_NOP, OP_RAND]);
 
 export class DfsStrategy implements Strategy {
   private i = 0;
   /** the run's decisions so far: kind, among how many, chosen (in the arrays of DECISIONS, the last run's) */
-  private len = 0;
+  len = 0;
   /** the D_CPU decisions taken by default, in order */
   readonly points: CpuPoint[] = [];
   private sleep: Sleeper[] = [];
@@ -202,10 +210,11 @@ export class DfsStrategy implements Strategy {
   /**
    * Is the batch of steps since the last D_CPU decision observed? Only a batch
    * someone reads needs its accesses and the fingerprints at its two ends: the
-   * one after a branch point of this run (its `after`), one while CPUs sleep
-   * (it may wake them), and the one the branch's own choice lies in (its
-   * sleepers are put to sleep there). The others (most of a long run) pass
-   * with the default choice's bookkeeping only.
+   * one after a branch point of this run (its `after`), and one while CPUs
+   * sleep (it may wake them; a branch's sleepers are put to sleep at its own
+   * choice, a D_CPU decision, so from the start of a batch). The first batch
+   * is observed too, needed or not. The others (most of a long run) pass with
+   * the default choice's bookkeeping only.
    */
   private track = true;
   /** this.fp holds the fingerprint of the machine now (taken at this D_CPU decision) */
@@ -417,7 +426,7 @@ export class DfsStrategy implements Strategy {
     d.n[this.len] = n;
     d.chosen[this.len++] = c;
     if (kind === D_CPU) {
-      if (this.open !== null || this.sleep.length !== 0 || i === br.batchStart) this.startBatch();
+      if (this.open !== null || this.sleep.length !== 0) this.startBatch();
       else this.track = false;
     }
     return c;
@@ -514,6 +523,8 @@ export class DfsStrategy implements Strategy {
   /** After the run: close the last batch (a run that ended after a decision leaves it open: what ran after it is unknown, so nothing sleeps on it). */
   finish(): void {
     this.open = null;
+    // a run that ended before a choice of its path did not repeat the runs along it
+    if (this.pj < this.pathAt.length) throw new Error(`explore: the run ended before its decision #${this.pathAt[this.pj]}: the run did not repeat itself`);
   }
 
   /** per cost, the branches children() left out for want of room (DfsOptions.room) */
@@ -523,6 +534,7 @@ export class DfsStrategy implements Strategy {
   children(): Branch[] {
     const bound = this.o.bound;
     const out: Branch[] = [];
+    if (this.len < 0) throw new Error('explore: the decisions of a run are gone once the next run starts');
     const room = this.o.room ? [...this.o.room] : null;
     const keep = (b: Branch): void => {
       if (room) {
@@ -538,14 +550,12 @@ export class DfsStrategy implements Strategy {
     const base = prev.cost;
     const reduce = this.o.reduce;
     let p = 0;
-    // the digest of the decisions before i, and the D_CPU decision whose batch i is in
+    // the digest of the decisions before i
     let check = FNV_OFFSET;
-    let batchStart = -1;
     const d = DECISIONS;
     for (let i = 0; i < this.len; check = fold(check, d.kind[i], d.n[i], d.chosen[i]), i++) {
       const kind = d.kind[i];
       const n = d.n[i];
-      if (kind === D_CPU) batchStart = i;
       if (i <= prev.at) continue;
       if (kind === D_CPU) {
         while (p < this.points.length && this.points[p].i < i) p++;
@@ -559,12 +569,12 @@ export class DfsStrategy implements Strategy {
           const cpu = pt.options[j];
           if (reduce && pt.sleep.some((s) => s.cpu === cpu)) continue;
           // the CPU preempted here sleeps while its step commutes with what runs instead
-          keep({ prev, at: i, alt: j, cost, check, batchStart, sleep: reduce ? pt.sleep : [], also: reduce && pt.stay && after ? { cpu: pt.options[pt.def], acc: after } : null });
+          keep({ prev, at: i, alt: j, cost, check, sleep: reduce ? pt.sleep : [], also: reduce && pt.stay && after ? { cpu: pt.options[pt.def], acc: after } : null });
         }
         continue;
       }
       if (kind === D_RAND || n < 2 || base + 1 > bound) continue;
-      const other = (alt: number): Branch => ({ prev, at: i, alt, cost: base + 1, check, batchStart, sleep: [], also: null });
+      const other = (alt: number): Branch => ({ prev, at: i, alt, cost: base + 1, check, sleep: [], also: null });
       if (kind === D_DRAIN) keep(other(n - 1));
       else if (kind === D_PREEMPT) keep(other(1));
       else if (kind === D_PICK || kind === D_WAKE_CPU) for (let j = 1; j < n; j++) keep(other(j));
