@@ -105,7 +105,7 @@ function search(s: Scenario, o: ExploreOptions): ExploreResult {
         room.push(k < c ? 0 : o.maxSchedules - runs - ahead);
       }
       const dfs = new DfsStrategy(br, { seed: o.seed, reduce, bound: o.bound, ...(o.keepAll ? {} : { room }) });
-      const run = startRun(s, { seed: o.seed, strategy: dfs, maxSteps: o.maxSteps, record: false });
+      const run = startRun(s, { seed: o.seed, strategy: dfs, maxSteps: o.maxSteps, record: false, history: false });
       dfs.attach(run.machine);
       const watched = o.watch?.(run.machine);
       let r: RunResult | null = null;

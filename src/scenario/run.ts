@@ -55,6 +55,12 @@ export interface RunOptions {
   record?: boolean;
   /** the seeded strategy: absent, uniform random; pct, PCT with depth d (src/sched/pct.ts) */
   search?: Search;
+  /**
+   * false: the caller reads no RunResult.history, so the run keeps no ring of
+   * its last steps even when it could not be run again (explore's runs: a
+   * failing one is replayed for its report); its history is then empty.
+   */
+  history?: false;
 }
 
 /** A seeded strategy other than the uniform one. `expected`: PCT's k, over how many CPU choices its change points fall (default: the run's step budget). */
@@ -125,7 +131,7 @@ export function startRun(s: Scenario, o: RunOptions): { machine: Machine; result
   // the last steps before a report (RunResult.history), a cost at every step: kept by a run that tells its
   // story (findSubject() reads them), a replay (one that diverges is not run again the same) or a run that
   // cannot be run again; a run from a seed, or one that keeps its log, is run again when they are asked for
-  const ring = !!o.story || !!o.replay || (!!o.strategy && !record);
+  const ring = o.history !== false && (!!o.story || !!o.replay || (!!o.strategy && !record));
   const m = buildMachine(s, strategy, { ...machineOverrides(o), recordSchedule: record, ...(ring ? {} : { historySteps: 0 }) });
   if (replay) {
     replay.taskName = (t) => (t < 0 ? '' : taskName(m, t));
