@@ -326,6 +326,8 @@ tasks:
     program: [ { acquire: c0 } ]
 `, 1);
     expect(r.bug?.kind).toBe('quiescence-leak');
+    // found after every task exited: no call trace, so the signature is the kind alone (no trailing " | ")
+    expect(r.bug?.signature).toBe('quiescence-leak');
     expect(r.bug?.pre.join('\n')).toMatch(/hazptr_percpu_slots|percpu_overflow_list_flip/);
   });
 

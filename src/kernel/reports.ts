@@ -64,8 +64,13 @@ function makeBug(m: Machine, kind: BugKind, cpu: Cpu, t: Task, o: ReportOpts): B
   return {
     kind, headline: o.headline, ...(o.lead ? { lead: o.lead } : {}), pre: o.pre ?? [], post: o.post ?? [], time: m.now, cpu: o.noCpuLine ? -1 : cpu.id,
     pid: t.pid, comm: t.comm, rip, trace: callers, oops: !!o.oops, ...(m.warnings.length ? { tainted: true } : {}),
-    signature: `${sigHead} | ${fnsForSig.filter((n) => !n.startsWith('ret_from_fork')).join(' < ')}`,
+    signature: sigOf(sigHead, fnsForSig.filter((n) => !n.startsWith('ret_from_fork'))),
   };
+}
+
+/** "kind | fn < caller < ...", or the kind alone for a report with no call trace (a quiescence leak, found after every task exited). */
+function sigOf(head: string, fns: string[]): string {
+  return fns.length ? `${head} | ${fns.join(' < ')}` : head;
 }
 
 export function report(m: Machine, kind: BugKind, cpu: Cpu, t: Task, o: ReportOpts): void {
