@@ -32,8 +32,18 @@ export function* llist_add(io: Port, node: number, head: number): KGen {
 
 /** llist_del_all(head): take the whole list; returns its first node. */
 export function* llist_del_all(io: Port, head: number): KGen<number> {
-  io.enter(F_llist_del_all);
-  const node = yield io.xchg(head, 0, S_xchg);
+  const node = yield llist_del_all_op(io, head);
   io.leave();
   return node;
+}
+
+/**
+ * llist_del_all(head) without a generator, for a caller that polls: enters
+ * its frame and returns the xchg to yield; the caller, resumed with the first
+ * node, leaves the frame (io.leave()). The same step, site and frame as a call
+ * of llist_del_all().
+ */
+export function llist_del_all_op(io: Port, head: number): Port {
+  io.enter(F_llist_del_all);
+  return io.xchg(head, 0, S_xchg);
 }
