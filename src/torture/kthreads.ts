@@ -25,11 +25,12 @@ import { HPP_NODE, JIFFY, MS, US, type Torture } from './state.ts';
  * find the list empty, and those polls are most of a torture run's steps. A
  * generator for the function and one for llist_del_all() at every poll took
  * more than half of the run's time (in-process, the torture scenario's seeds
- * 1 to 4 went from 3.5-6.4 M to 7.5-14.4 M steps/s without them). So the caller yields the first statement,
- * `llnp = llist_del_all(llhp);`, as an op (do_one_pending_del_all(), which
- * enters both functions' frames as the calls do), and do_one_pending_list()
- * takes what it returned: `if (!llnp) return;` with no generator, else the
- * walk. The same steps, sites and frames (io.enter/leave) as one generator.
+ * 1 to 4 went from 3.5-6.4 M to 7.5-14.4 M steps/s without them). So the
+ * caller yields the first statement, `llnp = llist_del_all(llhp);`, as an op
+ * (do_one_pending_del_all(), which enters both functions' frames as the calls
+ * do), and do_one_pending_list() takes what it returned: `if (!llnp) return;`
+ * with no generator, else the walk. The same steps, sites and frames
+ * (io.enter/leave) as one generator.
  */
 
 /** hazptr_torture_do_one_pending(cpu) up to its llist_del_all(): the xchg to yield. */
