@@ -24,9 +24,9 @@ import { HPP_NODE, JIFFY, MS, US, type Torture } from './state.ts';
  * per-CPU lists without sleeping, one llist_del_all() xchg a poll; most polls
  * find the list empty, and those polls are most of a torture run's steps. A
  * generator for the function and one for llist_del_all() at every poll took
- * more than half of the run's time (in-process, the torture scenario's seeds
- * 1 to 4 went from 3.5-6.4 M to 7.5-14.4 M steps/s without them). So the
- * caller yields the first statement, `llnp = llist_del_all(llhp);`, as an op
+ * about a third to a half of the run's time (in-process, seeds 1 to 4 of the
+ * torture scenario ran 1.4x to 2.1x faster without them). So the caller
+ * yields the call `llnp = llist_del_all(llhp);` as an op
  * (do_one_pending_del_all(), which enters both functions' frames as the calls
  * do), and do_one_pending_list() takes what it returned: `if (!llnp) return;`
  * with no generator, else the walk. The same steps, sites and frames
