@@ -30,18 +30,11 @@ export function* llist_add(io: Port, node: number, head: number): KGen {
   io.leave();
 }
 
-/** llist_del_all(head): take the whole list; returns its first node. */
-export function* llist_del_all(io: Port, head: number): KGen<number> {
-  const node = yield llist_del_all_op(io, head);
-  io.leave();
-  return node;
-}
-
 /**
- * llist_del_all(head) without a generator, for a caller that polls: enters
- * its frame and returns the xchg to yield; the caller, resumed with the first
- * node, leaves the frame (io.leave()). The same step, site and frame as a call
- * of llist_del_all().
+ * llist_del_all(head): take the whole list. Without a generator, for its one
+ * caller, which polls (hazptrtorture's do_pending kthread): enters its frame
+ * and returns the xchg to yield; the caller, resumed with the first node,
+ * leaves the frame (io.leave()).
  */
 export function llist_del_all_op(io: Port, head: number): Port {
   io.enter(F_llist_del_all);
