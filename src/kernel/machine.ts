@@ -485,9 +485,17 @@ export class Machine {
         v = mem.words[(x - MEM_BASE) / 8];
         mem.words[(x - MEM_BASE) / 8] = f.val;
         break;
+      case OP_NOP:
+        // val > 1: a run of that many NOP steps (a workload's spin); each is a step of its own, with its
+        // own decisions, but the generator is resumed after the last only, as it would do nothing between them
+        if (f.val > 1) {
+          f.val--;
+          this.record(cpu, t, f, 0);
+          return;
+        }
+        break;
       case OP_FENCE:
       case OP_RELAX:
-      case OP_NOP:
         break;
       case OP_IDLE:
         v = !cpu.goingDown && (cpu.rq.length > 0 || runqueue.pullable(this, cpu)) ? 1 : 0; // need_resched()

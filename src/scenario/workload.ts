@@ -307,7 +307,7 @@ function* runOps(io: Port, env: Env, ops: COp[], fr: Frame): KGen {
         yield udelay(io, op.arg);
         break;
       case K_SPIN:
-        for (let n = 0; n < op.arg; n++) yield io.op(OP_NOP, S_spin);
+        if (op.arg > 0) yield io.op(OP_NOP, S_spin, op.arg); // op.arg NOP steps (the machine repeats an OP_NOP val times)
         break;
       case K_LOCK: yield mutex_lock(io, op.arg, 0); break;
       case K_UNLOCK: yield mutex_unlock(io, op.arg, 0); break;
