@@ -51,6 +51,22 @@ describe('bisect', () => {
     expect(replay.out).toContain('general-protection-fault | hazptr_synchronize_overflow_list');
   });
 
+  it('--shrink-scenario of a mutant on a debug build writes a scenario that its replay command takes', async () => {
+    const f = join(dir, 'dm.sched');
+    const r = await cli(['bisect', 'scenarios/mutants/debug-migrate.yaml', '--hazptr', 'wildcard-flip+debug', '--mutant', 'scan-no-overflow-list', '--seed', '1', '--shrink-scenario', '--max-runs', '10', '--out', f]);
+    expect(r.code).toBe(1);
+    const yamlFile = /written to (\S+)/.exec(r.out)![1];
+    const text = readFileSync(yamlFile, 'utf8');
+    expect(text).not.toMatch(/hazptr_(mutant|debug)/); // keys a scenario file refuses: the mutant is the replay file's
+    expect(parseScenario(text, yamlFile).hazptr_debug).toBe(true);
+    expect(readFileSync(f, 'utf8')).toContain('# hazptr: wildcard-flip+debug mutant scan-no-overflow-list');
+    const replayCmd = /^hazsim: replay: \S+ (replay .*)$/m.exec(r.out)![1].split(' ');
+    const replay = await cli([...replayCmd, '--quiet']);
+    expect(replay.err).toBe('');
+    expect(replay.code).toBe(1);
+    expect(replay.out).toContain('KASAN: slab-use-after-free | hazsim_deref');
+  });
+
   it('states the depth: the store-buffering race keeps its delayed drains, the handoff race needs none', async () => {
     const depth = (out: string) => {
       const m = /^hazsim: bisect: depth: (\d+) preemptions? and (\d+) delayed store-buffer drains? still needed \(from (\d+) and (\d+);/m.exec(out)!;

@@ -20,9 +20,14 @@ import { saveSchedule } from './run.ts';
 import { boundOption, dfsOf, firstFailure, maxSchedulesOption, search as exploreSearch, type DfsFlags } from './explore.ts';
 import { failureSchedule } from '../scenario/explore.ts';
 
-/** A qualified scenario as a scenario file (defaults written out; a torture scenario has no tasks). */
+/**
+ * A qualified scenario as a scenario file (defaults written out; a torture scenario has no tasks).
+ * The version as a scenario file gives it (`{ version, debug: true }` for a debug build); the
+ * mutant, never in a scenario file, is in the replay file's `# hazptr:` line, which replay reads.
+ */
 function scenarioYaml(s: Scenario): string {
-  const o: Record<string, unknown> = { ...s };
+  const { hazptr_debug, hazptr_mutant: _, ...rest } = s;
+  const o: Record<string, unknown> = { ...rest, hazptr: hazptr_debug ? { version: s.hazptr, debug: true } : s.hazptr };
   if (s.hazptrtorture) {
     delete o.tasks;
     delete o.irqs;
