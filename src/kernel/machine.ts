@@ -486,13 +486,15 @@ export class Machine {
         mem.words[(x - MEM_BASE) / 8] = f.val;
         break;
       case OP_NOP:
-        // val > 1: a run of that many NOP steps (a workload's spin); each is a step of its own, with its
-        // own decisions, but the generator is resumed after the last only, as it would do nothing between them
+        // val > 1: a run of val NOP steps (a workload's spin), val counting down the steps left; each is a
+        // step of its own, with its own decisions, but the generator is resumed after the last only, as it
+        // would do nothing between them. The last leaves val 0, as a single NOP's op() does.
         if (f.val > 1) {
           f.val--;
           this.record(cpu, t, f, 0);
           return;
         }
+        f.val = 0;
         break;
       case OP_FENCE:
       case OP_RELAX:

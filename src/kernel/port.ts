@@ -8,6 +8,8 @@
  * port's op registers (`io.load(addr, ORD_ONCE, site)` returns the port itself)
  * and yields it; the machine performs the op when the scheduler picks this CPU
  * and resumes the generator with the result. No object is allocated per step.
+ * One op is more than one step: an OP_NOP with val N > 1 is N NOP steps, and
+ * the machine counts its val down, resuming the generator after the last.
  *
  * Operations local to the CPU (preempt_count, irq flags, this_cpu_ptr, the call
  * stack kept for Call Trace) are plain method calls: they happen between steps.
@@ -34,7 +36,7 @@ export const OP_CMPXCHG = 3;
 export const OP_XCHG = 4;
 export const OP_FENCE = 5;
 export const OP_RELAX = 6; // cpu_relax(): a step that touches nothing shared
-export const OP_NOP = 7; // local work worth one step; val > 1: val such steps in a row (machine.ts repeats it before resuming)
+export const OP_NOP = 7; // local work worth one step; val > 1: val such steps in a row (the machine counts val down, resuming after the last)
 export const OP_PICK = 8; // pick_next_task(): returns the chosen task id
 export const OP_SWITCH = 9; // context_switch() to task `val`
 export const OP_IDLE = 10; // the idle loop waiting for work

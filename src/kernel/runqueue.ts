@@ -8,6 +8,7 @@
  */
 import { D_PICK, D_WAKE_CPU } from '../sched/strategy.ts';
 import type { Machine } from './machine.ts';
+import { OP_NOP } from './port.ts';
 import { TASK_RUNNING, TASK_UNINTERRUPTIBLE, type Cpu, type Task } from './task.ts';
 
 /**
@@ -162,6 +163,8 @@ export function contextSwitch(m: Machine, cpu: Cpu, prev: Task, next: Task): voi
   cpu.lastResched = m.now;
   m.eligDirty = true;
   const nf = next.frames[next.fdepth - 1];
+  // a task leaves its CPU only by the OP_SWITCH of its top frame: the resume below skips no pending op
+  if (nf.kind === OP_NOP && nf.val > 1) throw new Error(`internal: ${next.comm} switched in part-way through a run of NOP steps`);
   nf.resumePending = false;
   m.resume(next, nf, 0);
 }
