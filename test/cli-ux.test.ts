@@ -252,6 +252,47 @@ describe('hints', () => {
   });
 });
 
+describe('hints with flags, and from another directory', () => {
+  it("replay's hint carries the flags it was given: the same mutant, the same outcome", async () => {
+    const SB = 'scenarios/mutants/sb-reader-updater.yaml';
+    const clean = join(dir, 'sb-clean.sched');
+    expect((await cli(['run', SB, '--hazptr', 'v5-detach', '--seed', '1', '--save-schedule', clean, '--quiet'])).code).toBe(0);
+    const r = await cli(['replay', SB, clean, '--mutant', 'acquire-no-mb', '--on-divergence', 'continue', '--quiet']);
+    expect(r.code).toBe(1);
+    const hint = /^hazsim: replay: (.*)$/m.exec(r.out)![1];
+    expect(hint).toBe(`./bin/hazsim replay ${SB} ${clean} --mutant acquire-no-mb --on-divergence continue --seed 1`);
+    const again = await cli([...hint.split(' ').slice(1), '--quiet']);
+    expect(again.code).toBe(1);
+    expect(/^hazsim: signature: .*$/m.exec(again.out)![0]).toBe(/^hazsim: signature: .*$/m.exec(r.out)![0]);
+  });
+
+  it('bisect --shrink-scenario with --bootarg: the replay file does not put the shrunk parameters back', async () => {
+    const out = join(dir, 'tb.sched');
+    const r = await cli(['bisect', 'scenarios/mutants/torture-preempt.yaml', '--seed', '1', '--bootarg', 'hazptrtorture.nreaders=3 hazptrtorture.irq_release=10',
+      '--hazptr', 'v5-detach', '--mutant', 'release-no-unchain', '--shrink-scenario', '--max-runs', '30', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/hazptrtorture\.nreaders 3 -> 2/); // the shrink changed a parameter the bootarg set
+    expect(readFileSync(out, 'utf8')).not.toMatch(/^# bootarg:/m);
+    const hint = /^hazsim: replay: (.*)$/m.exec(r.out)![1];
+    const replay = await cli([...hint.split(' ').slice(1), '--quiet']);
+    expect(replay.err).toBe('');
+    expect(replay.code).toBe(1);
+    expect(replay.out).toContain(/^hazsim: signature: (.*)$/m.exec(r.out)![1]);
+  });
+
+  it('mutants and the help examples work from another directory', () => {
+    const r = spawnSync(join(process.cwd(), 'bin/hazsim'), ['mutants', '--hazptr', 'v5-detach', '--only', 'acquire-no-mb', '--runs-per-mutant', '2', '--jobs', '1'],
+      { cwd: tmpdir(), encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.stdout).toContain('of 1 mutants');
+    const help = spawnSync(join(process.cwd(), 'bin/hazsim'), ['run', '--help'], { cwd: tmpdir(), encoding: 'utf8' }).stdout;
+    const example = /^ +\$ (.*)$/m.exec(help)![1].split(' ');
+    const run = spawnSync(example[0], [...example.slice(1), '--quiet'], { cwd: tmpdir(), encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('hazsim: no bug: every task exited');
+  });
+});
+
 describe('the files the docs examples write', () => {
   it('are ignored by git', () => {
     const docs = ['README.md', 'docs/hunting.md'].map((f) => readFileSync(f, 'utf8')).join('\n');

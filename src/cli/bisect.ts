@@ -19,6 +19,7 @@ import { checkPerfetto, writePerfetto, type PerfettoFlags } from './perfetto.ts'
 import { saveSchedule } from './run.ts';
 import { boundOption, dfsOf, firstFailure, maxSchedulesOption, search as exploreSearch, type DfsFlags } from './explore.ts';
 import { failureSchedule } from '../scenario/explore.ts';
+import { fromCwd } from './root.ts';
 
 /**
  * A qualified scenario as a scenario file (defaults written out; a torture scenario has no tasks).
@@ -57,7 +58,7 @@ export function bisectCommand(io: CliIO): Command {
     .addOption(perfettoAllOption())
     .option('--shrink-scenario', 'first make the scenario smaller (CPUs, readers, repeats, loops, sleeps) while the seed still fails the same way; writes it beside the replay file')
     .addOption(colorOption())
-    .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['bisect', 'scenarios/cross-task-handoff.yaml', '--seed', 1])}\n  $ ${hazsimCommand(['replay', 'scenarios/cross-task-handoff.yaml', 'bisect-seed1.sched'])}\n`)
+    .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['bisect', fromCwd('scenarios/cross-task-handoff.yaml'), '--seed', 1])}\n  $ ${hazsimCommand(['replay', fromCwd('scenarios/cross-task-handoff.yaml'), 'bisect-seed1.sched'])}\n`)
     .action((scenarioFile: string, opts: VersionFlags & DfsFlags & PerfettoFlags & { seed: string; out?: string; maxRuns: string; steps?: string; bootarg?: string; shrinkScenario?: boolean; color: boolean }) => {
       let file = scenarioFile;
       const seed = parseIntArg('--seed', opts.seed);
@@ -91,7 +92,8 @@ export function bisectCommand(io: CliIO): Command {
       }
       const res = bisect(scenario, seed, { maxSteps: steps, maxRuns, log: (l) => io.err(l), ...(from ? { from } : { search: searchOf(opts) }) });
       if ('error' in res) throw new InputError(res.error);
-      saveSchedule('--out', out, res.final, { file, scenario, seed, bootarg: opts.bootarg, steps, extra: { bisected: `from ${res.original.schedule.length} decisions`, ...(res.final.bug?.warning ? { 'stop-at-warn': 'yes' } : {}) } });
+      // a shrunk scenario file holds the bootarg's values already (shrunk, as nreaders may be): replay must not put them back
+      saveSchedule('--out', out, res.final, { file, scenario, seed, bootarg: opts.shrinkScenario ? undefined : opts.bootarg, steps, extra: { bisected: `from ${res.original.schedule.length} decisions`, ...(res.final.bug?.warning ? { 'stop-at-warn': 'yes' } : {}) } });
       const replay = hazsimCommand(['replay', file, out]);
       io.out(formatRun(res.final, { color: useColor(opts.color, io.isTTY), quiet: true, replayCommand: replay }).filter((l) => !l.startsWith('hazsim: replay:')).join('\n'));
       io.out(`hazsim: bisect: ${res.originalSwitches} switch points -> ${res.finalSwitches} (${res.original.schedule.length} -> ${res.final.schedule.length} decisions; shortest failing prefix ${res.prefix}; ${res.runs} runs)`);

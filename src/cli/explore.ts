@@ -19,6 +19,7 @@ import {
 import { formatRun, jsonRun } from '../report/dmesg.ts';
 import { Progress } from './progress.ts';
 import { saveSchedule } from './run.ts';
+import { fromCwd } from './root.ts';
 
 export const DEFAULT_BOUND = 2;
 export const DEFAULT_MAX_SCHEDULES = 10_000;
@@ -140,7 +141,7 @@ export function exploreCommand(io: CliIO): Command {
     .option('--save-schedule <file>', 'write the first failing schedule as a replay file (hazsim replay)')
     .option('--json', 'print the result as JSON')
     .addOption(colorOption())
-    .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['explore', 'scenarios/cross-task-handoff.yaml', '--bound', 1, '--steps', 3000, '--save-schedule', 'found.sched'])}\n  $ ${hazsimCommand(['replay', 'scenarios/cross-task-handoff.yaml', 'found.sched'])}\n`)
+    .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['explore', fromCwd('scenarios/cross-task-handoff.yaml'), '--bound', 1, '--steps', 3000, '--save-schedule', 'found.sched'])}\n  $ ${hazsimCommand(['replay', fromCwd('scenarios/cross-task-handoff.yaml'), 'found.sched'])}\n`)
     .action((file: string, opts: VersionFlags & DfsFlags & { seed: string; steps?: string; bootarg?: string; reduction: boolean; saveSchedule?: string; json?: boolean }) => {
       const d = dfsOf(opts, true)!;
       const seed = parseIntArg('--seed', opts.seed);

@@ -25,7 +25,7 @@ import { startWorker } from './workers.ts';
 import { colorOption, hazptrOption, hazsimCommand, depthOption, memoryModelOption, pctStepsOption, mutantOption, searchOf, strategyOption, parseIntArg, parseJobsArg, parseStepsArg, runFlags, versionFlags, type VersionFlags } from './options.ts';
 import { Progress } from './progress.ts';
 import { boundOption, dfsOf, maxSchedulesOption, search as exploreSearch, summaryLines, type DfsFlags } from './explore.ts';
-import { rootUrl } from './root.ts';
+import { fromCwd, rootUrl } from './root.ts';
 
 export interface Failure {
   seed: number;
@@ -180,7 +180,7 @@ function replayHint(h: { scenario: string; steps?: number | null; bootarg?: stri
 
 const WORKER_URL = rootUrl('src/cli/hunt-worker.ts');
 /** the help's example: a minute's hunt with more than one signature */
-const HUNT_EXAMPLE = 'scenarios/hazptrtorture-preempt-kasan.yaml';
+const HUNT_EXAMPLE = fromCwd('scenarios/hazptrtorture-preempt-kasan.yaml');
 
 export function huntCommand(io: CliIO): Command {
   return new Command('hunt')

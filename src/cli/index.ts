@@ -15,6 +15,7 @@ import { versionsCommand } from './versions.ts';
 import { mutantsCommand } from './mutants.ts';
 import { litmusCommand } from './litmus.ts';
 import { exploreCommand } from './explore.ts';
+import { fromCwd } from './root.ts';
 
 export interface CliIO {
   out: (s: string) => void;
@@ -39,7 +40,7 @@ export function createCLI(io: CliIO): Command {
     .exitOverride()
     .configureOutput(output)
     .showHelpAfterError(false)
-    .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['run', 'scenarios/same-task-release.yaml', '--seed', 42])}\n`);
+    .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['run', fromCwd('scenarios/same-task-release.yaml'), '--seed', 42])}\n`);
   const cmds = [runCommand(io), huntCommand(io), bisectCommand(io), replayCommand(io), mergeCommand(io), exploreCommand(io), versionsCommand(io), mutantsCommand(io), litmusCommand(io)];
   for (const c of cmds) program.addCommand(c.exitOverride().configureOutput(output));
   return program;

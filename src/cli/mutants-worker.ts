@@ -8,12 +8,13 @@
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { versions } from '../hazptr/index.ts';
-import { battery } from '../mutants/battery.ts';
+import { BATTERY_DIR, battery } from '../mutants/battery.ts';
+import { fromCwd } from './root.ts';
 import { runMutant, type Budget } from '../mutants/run.ts';
 import type { MemoryModel } from '../kernel/tso.ts';
 
 const { version, budget, memoryModel } = workerData as { version: string; budget: Budget; memoryModel?: MemoryModel };
-const entries = battery(version, undefined, memoryModel);
+const entries = battery(version, fromCwd(BATTERY_DIR), memoryModel); // the same paths as the main thread's
 const byName = new Map(versions[version].mutants.map((m) => [m.name, m]));
 parentPort!.on('message', (name: string | null | undefined) => {
   if (name === undefined) {

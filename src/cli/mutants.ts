@@ -11,7 +11,7 @@ import type { Worker } from 'node:worker_threads';
 import { Command } from 'commander';
 import { versionNames, versions } from '../hazptr/index.ts';
 import type { Mutant } from '../hazptr/mutant.ts';
-import { battery, type BatteryEntry } from '../mutants/battery.ts';
+import { BATTERY_DIR, battery, type BatteryEntry } from '../mutants/battery.ts';
 import type { Budget, MutantResult } from '../mutants/run.ts';
 import { hazptrLabel } from '../scenario/load.ts';
 import { mutantList, mutantTable, type VersionReport } from '../report/mutants.ts';
@@ -21,7 +21,7 @@ import { colorOption, hazsimCommand, memoryModelOption, parseIntArg, parseJobsAr
 import type { MemoryModel } from '../kernel/tso.ts';
 import { Progress } from './progress.ts';
 import { startWorker } from './workers.ts';
-import { rootUrl } from './root.ts';
+import { fromCwd, rootUrl } from './root.ts';
 
 const WORKER_URL = rootUrl('src/cli/mutants-worker.ts');
 
@@ -85,7 +85,7 @@ export function mutantsCommand(io: CliIO): Command {
         const all = versions[v].mutants;
         const mutants = only ? all.filter((m) => only.includes(m.name)) : all;
         // bad scenarios (and a bad --memory-model) are reported here, before any worker starts
-        plan.push({ version: v, mutants, entries: opts.list ? [] : battery(v, undefined, opts.memoryModel as MemoryModel | undefined) });
+        plan.push({ version: v, mutants, entries: opts.list ? [] : battery(v, fromCwd(BATTERY_DIR), opts.memoryModel as MemoryModel | undefined) });
       }
       if (only) {
         const unknown = only.filter((n) => !plan.some((p) => p.mutants.some((m) => m.name === n)));

@@ -18,9 +18,10 @@ import { formatRun, jsonRun } from '../report/dmesg.ts';
 import { EXIT_BUG, EXIT_INPUT, EXIT_OK, InputError } from './errors.ts';
 import { checkWritable } from './files.ts';
 import type { CliIO } from './index.ts';
-import { colorOption, hazptrOption, hazsimCommand, memoryModelOption, mutantOption, parseIntArg, parseStepsArg, perfettoAllOption, perfettoOption, useColor, type VersionFlags } from './options.ts';
+import { colorOption, hazptrOption, hazsimCommand, memoryModelOption, mutantOption, parseIntArg, parseStepsArg, perfettoAllOption, runFlags, perfettoOption, useColor, type VersionFlags } from './options.ts';
 import { checkPerfetto, writePerfetto, type PerfettoFlags } from './perfetto.ts';
 import { saveSchedule, searchFromHeader } from './run.ts';
+import { fromCwd } from './root.ts';
 
 /**
  * The version a schedule file was recorded on (its `hazptr:` header, as
@@ -73,7 +74,7 @@ export function replayCommand(io: CliIO): Command {
     .option('--json', 'print the result as JSON')
     .option('--quiet', 'print only the report and the summary')
     .addOption(colorOption())
-    .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['run', 'scenarios/hazptrtorture-preempt.yaml', '--seed', 1, '--save-schedule', 'gpf.sched'])}\n  $ ${hazsimCommand(['replay', 'scenarios/hazptrtorture-preempt.yaml', 'gpf.sched'])}\n`)
+    .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['run', fromCwd('scenarios/hazptrtorture-preempt.yaml'), '--seed', 1, '--save-schedule', 'gpf.sched'])}\n  $ ${hazsimCommand(['replay', fromCwd('scenarios/hazptrtorture-preempt.yaml'), 'gpf.sched'])}\n`)
     .action((file: string, schedFile: string, opts: VersionFlags & PerfettoFlags & { onDivergence: 'stop' | 'continue'; seed?: string; bootarg?: string; steps?: string; saveSchedule?: string; json?: boolean; quiet?: boolean; color: boolean }) => {
       if (opts.saveSchedule) checkWritable('--save-schedule', opts.saveSchedule);
       checkPerfetto(opts);
@@ -96,7 +97,9 @@ export function replayCommand(io: CliIO): Command {
         stopAtWarn: sf.header['stop-at-warn'] === 'yes',
       };
       const r = runScenario(scenario, ro);
-      if (opts.saveSchedule) saveSchedule('--save-schedule', opts.saveSchedule, r, { file, scenario, seed, bootarg, steps, search });
+      // a WARN's bisected schedule stays one: its replay stops at the WARN again
+      const extra = ro.stopAtWarn && r.bug?.warning ? { 'stop-at-warn': 'yes' } : undefined;
+      if (opts.saveSchedule) saveSchedule('--save-schedule', opts.saveSchedule, r, { file, scenario, seed, bootarg, steps, search, extra });
       if (r.outcome === 'divergence') {
         io.err(`hazsim: ${schedFile}: replay stopped: ${r.divergence}`);
         io.exitCode = EXIT_INPUT;
@@ -105,7 +108,9 @@ export function replayCommand(io: CliIO): Command {
       if (r.diverged) io.err(`hazsim: ${schedFile}: ${r.diverged.message}; continuing under the seeded strategy (seed ${seed})`);
       if (opts.json) io.out(JSON.stringify({ ...jsonRun(r), diverged: r.diverged ?? null }));
       else {
-        const replayCommand = hazsimCommand(['replay', file, schedFile]);
+        // the flags this replay was given: without them the command would replay something else
+        const given = runFlags(opts.steps !== undefined ? steps : undefined, opts.bootarg, { hazptr: opts.hazptr, mutant: opts.mutant, memoryModel: opts.memoryModel });
+        const replayCommand = hazsimCommand(['replay', file, schedFile, ...given, ...(opts.onDivergence !== 'stop' ? ['--on-divergence', opts.onDivergence] : [])]);
         io.out(formatRun(r, { color: useColor(opts.color, io.isTTY), quiet: !!opts.quiet, replayCommand }).join('\n'));
       }
       writePerfetto(io, opts, scenario, ro, r, { scenario: file, schedule: schedFile, hazptr: r.hazptr });

@@ -4,7 +4,7 @@
  * bundle (bin/hazsim and the workers run one: bundle-cache.mjs), whose own URL
  * is in node_modules/.cache, the root esbuild wrote into it as HAZSIM_ROOT.
  */
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 declare const HAZSIM_ROOT: string | undefined;
@@ -19,4 +19,9 @@ export function rootFile(path: string): string {
 /** The same, as a file: URL (a worker's entry). */
 export function rootUrl(path: string): URL {
   return pathToFileURL(rootFile(path));
+}
+
+/** A file of the checkout as a path from the current directory (what a printed command names). */
+export function fromCwd(path: string): string {
+  return relative(process.cwd(), rootFile(path)) || '.';
 }

@@ -18,6 +18,7 @@ import { Progress } from './progress.ts';
 import { boundOption, dfsOf, maxSchedulesOption, runDfs, type DfsFlags } from './explore.ts';
 import { colorOption, hazptrOption, hazsimCommand, depthOption, memoryModelOption, pctStepsOption, mutantOption, perfettoAllOption, perfettoOption, searchOf, strategyOption, parseIntArg, parseStepsArg, runFlags, useColor, versionFlags, type VersionFlags } from './options.ts';
 import { checkPerfetto, writePerfetto, type PerfettoFlags } from './perfetto.ts';
+import { fromCwd } from './root.ts';
 
 /** What a schedule file's header records: replay checks the scenario digest and the hazptr version. */
 export interface Recorded {
@@ -30,6 +31,8 @@ export interface Recorded {
   /** --strategy pct: replay goes on under it after a divergence (--on-divergence continue) */
   search?: Search;
   extra?: Record<string, string>;
+  /** the header's outcome, when not the run's own (an interrupted run) */
+  outcome?: string;
 }
 
 /** The header lines that name a run's strategy (none for the default, random). */
@@ -56,7 +59,7 @@ export function saveSchedule(flag: string, path: string, r: RunResult, rec: Reco
     ...(rec.bootarg ? { bootarg: rec.bootarg } : {}),
     ...(rec.steps !== undefined ? { steps: String(rec.steps) } : {}),
     ...rec.extra,
-    outcome: r.bug ? r.bug.signature : r.outcome,
+    outcome: rec.outcome ?? (r.bug ? r.bug.signature : r.outcome),
   };
   writeChunks(flag, path, scheduleTextChunks(r.schedule, header, (t) => r.tasks[t], siteKey));
 }
@@ -110,7 +113,7 @@ export function runCommand(io: CliIO): Command {
     .option('--json', 'print the result as JSON (seed, outcome, bug, steps, schedule)')
     .option('--quiet', 'print only the report and the summary')
     .addOption(colorOption())
-    .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['run', 'scenarios/same-task-release.yaml', '--seed', 42])}\n`)
+    .addHelpText('after', `\nExample:\n  $ ${hazsimCommand(['run', fromCwd('scenarios/same-task-release.yaml'), '--seed', 42])}\n`)
     .action(async (file: string, opts: VersionFlags & DfsFlags & PerfettoFlags & { seed: string; steps?: string; bootarg?: string; trace?: boolean; saveSchedule?: string; json?: boolean; quiet?: boolean; color: boolean }) => {
       const seed = parseIntArg('--seed', opts.seed);
       const steps = parseStepsArg(opts.steps);
@@ -140,7 +143,7 @@ export function runCommand(io: CliIO): Command {
       if (traceLines.length) io.out(traceLines.join('\n'));
       // interrupted: the run so far, and the command that replays it to this step
       const stoppedAt = finished ? undefined : r.steps;
-      if (opts.saveSchedule) saveSchedule('--save-schedule', opts.saveSchedule, r, { file, scenario, seed, bootarg: opts.bootarg, steps: stoppedAt ?? steps, search: searchOf(opts) });
+      if (opts.saveSchedule) saveSchedule('--save-schedule', opts.saveSchedule, r, { file, scenario, seed, bootarg: opts.bootarg, steps: stoppedAt ?? steps, search: searchOf(opts), ...(finished ? {} : { outcome: 'interrupted' }) });
       if (opts.json) io.out(JSON.stringify({ ...jsonRun(r), ...(finished ? {} : { outcome: 'interrupted' }) }));
       else {
         const replayCommand = hazsimCommand(['run', file, ...runFlags(stoppedAt ?? steps, opts.bootarg, versionFlags(opts))]);

@@ -54,6 +54,7 @@ export function formatRun(r: RunResult, o: FormatOptions): string[] {
   if (o.interrupted) {
     out.push(`${ts(r.simNs)} hazsim: stopped after ${r.steps} steps at ${fmtSecs(r.simNs)} s simulated (Ctrl-C), no bug so far`);
     out.push(`hazsim: replay: ${o.replayCommand} --seed ${r.seed}`);
+    out.push('hazsim: (that command runs to this step as its budget, and at the end of a budget hazsim checks for a stalled CPU: this stop did not)');
     return out;
   }
   switch (r.outcome) {
