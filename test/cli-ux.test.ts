@@ -280,6 +280,16 @@ describe('hints with flags, and from another directory', () => {
     expect(replay.out).toContain(/^hazsim: signature: (.*)$/m.exec(r.out)![1]);
   });
 
+  it('merge run from another directory names the scenario from there', async () => {
+    const shards = [1, 2].map((k) => join(dir, `mshard-${k}.jsonl`));
+    for (const [k, f] of shards.entries()) await cli(['hunt', HANDOFF, '--seeds', '1..4', '--shard', `${k + 1}/2`, '--jobs', '1', '--out', f]);
+    const m = spawnSync(join(process.cwd(), 'bin/hazsim'), ['merge', ...shards], { cwd: tmpdir(), encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const hint = m.stdout.trim().split('\n').pop()!.trim().split(' ');
+    const run = spawnSync(hint[0], [...hint.slice(1), '--quiet'], { cwd: tmpdir(), encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('hazsim: signature: general-protection-fault');
+  });
+
   it('mutants and the help examples work from another directory', () => {
     const r = spawnSync(join(process.cwd(), 'bin/hazsim'), ['mutants', '--hazptr', 'v5-detach', '--only', 'acquire-no-mb', '--runs-per-mutant', '2', '--jobs', '1'],
       { cwd: tmpdir(), encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });

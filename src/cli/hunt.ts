@@ -14,6 +14,7 @@
  * bootarg}}), so merge can tell how far an unfinished shard got.
  */
 import { appendFileSync, existsSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { Command } from 'commander';
 import { loadScenario } from '../scenario/load.ts';
@@ -128,7 +129,10 @@ function firstCommon(x: Slice, y: Slice): number | undefined {
 /** What a hunt is: the first line of its --out file, repeated in the summary. */
 /** A hunt's header line: the range, and the flags it ran its seeds with (VersionFlags: --hazptr ... --pct-steps, when given). */
 interface HuntInfo extends VersionFlags {
+  /** the scenario as the hunt was given it */
   scenario: string;
+  /** the directory the hunt ran in: a relative scenario path is from there (older files have none) */
+  cwd?: string;
   seeds: string;
   shard: string | null;
   steps?: number | null;
@@ -174,8 +178,12 @@ export function readOutFile(path: string): OutFileState {
 }
 
 /** The command that replays one seed of a hunt. */
-function replayHint(h: { scenario: string; steps?: number | null; bootarg?: string | null } & VersionFlags): (seed: number) => string {
-  return (seed) => hazsimCommand(['run', h.scenario, '--seed', seed, ...runFlags(h.steps ?? undefined, h.bootarg ?? undefined, versionFlags(h))]);
+function replayHint(h: { scenario: string; cwd?: string; steps?: number | null; bootarg?: string | null } & VersionFlags): (seed: number) => string {
+  // a relative path from the directory the hunt ran in, when the file is there (merge may run elsewhere;
+  // shards hunted on other machines keep the path as given)
+  const there = h.cwd !== undefined && !isAbsolute(h.scenario) ? join(h.cwd, h.scenario) : undefined;
+  const file = there !== undefined && existsSync(there) ? relative(process.cwd(), there) || h.scenario : h.scenario;
+  return (seed) => hazsimCommand(['run', file, '--seed', seed, ...runFlags(h.steps ?? undefined, h.bootarg ?? undefined, versionFlags(h))]);
 }
 
 const WORKER_URL = rootUrl('src/cli/hunt-worker.ts');
@@ -231,7 +239,7 @@ export function huntCommand(io: CliIO): Command {
       if (opts.out) checkWritable('--out', opts.out);
       const scenario = loadScenario(file, opts.bootarg, versionFlags(opts)); // bad input is reported here, once, before any worker starts
       const search = searchOf(opts);
-      const info: HuntInfo = { scenario: file, seeds: `${a}..${b}`, shard: shard ? `${shard[0]}/${shard[1]}` : null, steps: steps ?? null, bootarg: opts.bootarg ?? null, ...versionFlags(opts) };
+      const info: HuntInfo = { scenario: file, cwd: process.cwd(), seeds: `${a}..${b}`, shard: shard ? `${shard[0]}/${shard[1]}` : null, steps: steps ?? null, bootarg: opts.bootarg ?? null, ...versionFlags(opts) };
       const prior = opts.out && opts.resume && existsSync(opts.out) ? readOutFile(opts.out) : { doneThrough: -Infinity, failures: [] as Failure[] };
       // a resumed hunt runs its seeds as the file's did, or its counts would mix two kinds of run
       if ('info' in prior && prior.info && howRun(prior.info) !== howRun(info)) {
