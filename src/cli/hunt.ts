@@ -10,11 +10,12 @@
  * --out FILE (JSON lines): one line per failing seed, a checkpoint line every
  * 100 seeds ({"checkpoint": {"done_through": S}}: every seed of the list up to S
  * is done), and a final summary line. --resume skips what the file says is done.
- * Its first line says what the hunt is ({"hunt": {scenario, seeds, shard, steps,
- * bootarg}}), so merge can tell how far an unfinished shard got.
+ * Its first line says what the hunt is ({"hunt": {scenario, cwd, seeds, shard,
+ * steps, bootarg}}), so merge can tell how far an unfinished shard got, and name
+ * the scenario from wherever it runs.
  */
-import { appendFileSync, existsSync } from 'node:fs';
-import { isAbsolute, join, relative } from 'node:path';
+import { appendFileSync, existsSync, realpathSync } from 'node:fs';
+import { isAbsolute, relative } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { Command } from 'commander';
 import { loadScenario } from '../scenario/load.ts';
@@ -177,12 +178,27 @@ export function readOutFile(path: string): OutFileState {
   return st;
 }
 
+/**
+ * The scenario a hunt ran, named from the current directory: as the hunt was given it, in the
+ * directory it ran in, or when the file is not under the recorded one (shards hunted on another
+ * machine, files of an older hazsim without cwd); else (merge run elsewhere) the real path, from
+ * the real current directory, so that a symlink followed by `..` still names the hunted file.
+ */
+function scenarioFromHere(h: { scenario: string; cwd?: string }): string {
+  if (h.cwd === undefined || isAbsolute(h.scenario) || h.cwd === process.cwd()) return h.scenario;
+  const there = `${h.cwd}/${h.scenario}`; // not join(): it would take `link/..` away before the file system follows the link
+  // realpath(3) itself: fs.realpathSync() would resolve `..` in the text first
+  return existsSync(there) ? relative(realpathSync.native(process.cwd()), realpathSync.native(there)) : h.scenario;
+}
+
+/** Whether scenarioFromHere() names the file from here (merge prefers a shard for which it does). */
+function findable(h: { scenario: string; cwd?: string }): boolean {
+  return existsSync(scenarioFromHere(h));
+}
+
 /** The command that replays one seed of a hunt. */
 function replayHint(h: { scenario: string; cwd?: string; steps?: number | null; bootarg?: string | null } & VersionFlags): (seed: number) => string {
-  // a relative path from the directory the hunt ran in, when the file is there (merge may run elsewhere;
-  // shards hunted on other machines keep the path as given)
-  const there = h.cwd !== undefined && !isAbsolute(h.scenario) ? join(h.cwd, h.scenario) : undefined;
-  const file = there !== undefined && existsSync(there) ? relative(process.cwd(), there) || h.scenario : h.scenario;
+  const file = scenarioFromHere(h);
   return (seed) => hazsimCommand(['run', file, '--seed', seed, ...runFlags(h.steps ?? undefined, h.bootarg ?? undefined, versionFlags(h))]);
 }
 
@@ -362,6 +378,8 @@ export function mergeCommand(io: CliIO): Command {
       };
       let done = 0;
       let info: HuntInfo | undefined;
+      // the shard whose scenario path the replay hint uses: one whose file can be found from here
+      let hintFrom: HuntInfo | undefined;
       for (const file of files) {
         const st = readOutFile(file);
         for (const f of st.failures) {
@@ -374,6 +392,7 @@ export function mergeCommand(io: CliIO): Command {
           continue;
         }
         info ??= st.info;
+        if (!hintFrom || (!findable(hintFrom) && findable(st.info))) hintFrom = st.info;
         if (howRun(st.info) !== howRun(info)) throw new InputError(`${file}: a hunt of ${howRun(st.info)}, not ${howRun(info)} as ${files[0]}: merged, the counts would mix two kinds of run`);
         let range: [number, number];
         let shard: [number, number] | undefined;
@@ -397,7 +416,7 @@ export function mergeCommand(io: CliIO): Command {
       }
       for (const w of warnings) io.err(`hazsim: warning: ${w}`);
       const rows = groupBySignature([...failures.values()].map((x) => x.f));
-      io.out(summaryTable(rows, done, replayHint(info ?? { scenario: '<scenario>' })).join('\n'));
+      io.out(summaryTable(rows, done, replayHint(info && hintFrom ? { ...info, scenario: hintFrom.scenario, cwd: hintFrom.cwd } : { scenario: '<scenario>' })).join('\n'));
       io.exitCode = failures.size ? EXIT_BUG : EXIT_OK;
     });
 }
